@@ -1,0 +1,35 @@
+"""The `xbot` command. Domain modules register their commands on the shared Typer app."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+import sqlalchemy as sa
+
+from xbot_pipeline.cli import db, demo, status, ui  # noqa: F401  (registers commands)
+from xbot_pipeline.cli.app import CliError, app, write_error_line
+from xbot_pipeline.events.redact import install_log_redaction
+from xbot_pipeline.settings import SettingsError
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
+    try:
+        app(standalone_mode=False)
+    except (CliError, SettingsError, ValueError) as exc:
+        write_error_line(str(exc))
+        sys.exit(2)
+    except click.exceptions.Abort:
+        write_error_line("aborted")
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        write_error_line(exc.format_message())
+        sys.exit(exc.exit_code or 2)
+    except sa.exc.OperationalError as exc:
+        write_error_line(f"the store cannot be reached: {str(exc.orig).strip().splitlines()[0]}")
+        sys.exit(3)
+    except KeyboardInterrupt:
+        sys.exit(130)

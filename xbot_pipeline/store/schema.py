@@ -1,0 +1,195 @@
+"""The operational store's tables (SQLAlchemy Core).
+
+Multi-account from day one: every operational row names its ``account_id``. Migrations in
+``store/migrations`` create exactly these tables; ``test_schema_matches_migrations`` keeps them in step.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from xbot_pipeline.store.types import JSONType, UTCDateTime
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+POST_KINDS = ("single", "thread", "reply")
+POST_STATUSES = (
+    "queued",  # waiting for its slot
+    "posting",  # claimed by a run; the publisher may be talking to X right now
+    "posted",  # live on X (tweet_id may still be missing: see recovery)
+    "retry_pending",  # failed retryably; next_attempt_at says when
+    "unknown",  # the outcome of an attempt is unknown: recovery must reconcile before anything else
+    "failed",  # gave up after the retry ladder
+    "failed_permanent",  # rejected for a reason retries cannot fix
+    "cancelled",  # by the operator
+    "blocked",  # the account is paused or cooling down
+    "skipped",  # expired (stale) before it could go out
+)
+SEVERITIES = ("info", "warning", "error", "critical")
+ATTEMPT_OUTCOMES = ("pending", "posted", "posted_no_id", "rejected", "retryable", "unknown")
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("handle", sa.String(64), nullable=False),
+    sa.Column("x_user_id", sa.String(32)),
+    sa.Column("publisher", sa.String(16), nullable=False, server_default="api"),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),  # active|paused|cooldown
+    sa.Column("status_reason", sa.Text),
+    sa.Column("cooldown_until", UTCDateTime),
+    sa.Column("limits", JSONType, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+posts = sa.Table(
+    "posts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(64), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),  # single/reply text; a thread's first part
+    sa.Column("parts", JSONType),  # thread: list of part texts (first equals ``text``)
+    sa.Column("reply_to_tweet_id", sa.String(24)),
+    sa.Column("status", sa.String(20), nullable=False, server_default="queued"),
+    sa.Column("status_reason", sa.Text),
+    sa.Column("scheduled_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_at", UTCDateTime),
+    sa.Column("claimed_by", sa.String(128)),
+    sa.Column("posted_at", UTCDateTime),
+    sa.Column("tweet_id", sa.String(24)),  # snowflake as text, never a float
+    sa.Column("tweet_ids", JSONType),  # thread: one id per part, in order
+    sa.Column("attempt_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("generator", sa.String(64)),
+    sa.Column("bandit_arm", sa.String(128)),
+    sa.Column("timing_arm", sa.String(32)),
+    sa.Column("propensity", sa.Float),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("normalized_text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(f"kind IN {POST_KINDS!r}", name="kind"),
+    sa.CheckConstraint(f"status IN {POST_STATUSES!r}", name="status"),
+    sa.Index("ix_posts_due", "account_id", "status", "scheduled_at"),
+    sa.Index("ix_posts_status_claimed", "status", "claimed_at"),
+    sa.Index("ix_posts_account_posted", "account_id", "posted_at"),
+    sa.Index("ix_posts_hash", "account_id", "content_hash"),
+    sa.Index("ix_posts_tweet_id", "tweet_id"),
+)
+
+post_attempts = sa.Table(
+    "post_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id"), nullable=False),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("attempt_no", sa.Integer, nullable=False),
+    sa.Column("publisher", sa.String(16), nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("outcome", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("tweet_id", sa.String(24)),
+    sa.Column("error_type", sa.String(64)),
+    sa.Column("root_cause", sa.String(32)),
+    sa.Column("error_message", sa.Text),
+    sa.CheckConstraint(f"outcome IN {ATTEMPT_OUTCOMES!r}", name="outcome"),
+    sa.UniqueConstraint("post_id", "attempt_no"),
+    sa.Index("ix_post_attempts_outcome", "outcome", "started_at"),
+    sa.Index("ix_post_attempts_account_started", "account_id", "started_at"),
+)
+
+system_events = sa.Table(
+    "system_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("event_type", sa.String(128), nullable=False),
+    sa.Column("event_data", JSONType, nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("event_uid", sa.String(32), nullable=False, unique=True),  # dedups spool replays
+    sa.Column("component", sa.String(64)),
+    sa.Column("error_type", sa.String(64)),
+    sa.Column("fingerprint", sa.String(16)),
+    sa.Column("account_id", sa.String(64)),
+    sa.Column("subject", sa.String(64)),  # what the event is about, e.g. "post:42", for recovery marking
+    sa.Column("is_error", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("recovered", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("recovered_at", UTCDateTime),
+    sa.Column("recovery_time_ms", sa.BigInteger),
+    sa.CheckConstraint(f"severity IN {SEVERITIES!r}", name="severity"),
+    sa.Index("ix_system_events_type_created", "event_type", "created_at"),
+    sa.Index("ix_system_events_severity_created", "severity", "created_at"),
+    sa.Index("ix_system_events_created", "created_at"),
+    sa.Index("ix_system_events_fingerprint", "fingerprint", "created_at"),
+    sa.Index("ix_system_events_errors_open", "is_error", "recovered", "component", "error_type"),
+    sa.Index("ix_system_events_subject", "subject"),
+)
+
+post_metrics = sa.Table(
+    "post_metrics",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id"), nullable=False),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("tweet_id", sa.String(24), nullable=False),
+    sa.Column("horizon", sa.String(8), nullable=False),  # 1h|6h|24h|48h|adhoc
+    sa.Column("collected_at", UTCDateTime, nullable=False),
+    sa.Column("impressions", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("likes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reposts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("replies", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("quotes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("bookmarks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("followers", sa.Integer),
+    sa.Index("ix_post_metrics_post_horizon", "post_id", "horizon"),
+    sa.Index("ix_post_metrics_collected", "collected_at"),
+)
+
+circuit_breakers = sa.Table(
+    "circuit_breakers",
+    metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("publisher", sa.String(16), primary_key=True),
+    sa.Column("state", sa.String(12), nullable=False, server_default="closed"),  # closed|open|half_open
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("open_count", sa.Integer, nullable=False, server_default="0"),  # for the doubling wait
+    sa.Column("opened_at", UTCDateTime),
+    sa.Column("open_until", UTCDateTime),
+    sa.Column("forced_until", UTCDateTime),  # forced open until a known rate-limit reset
+    sa.Column("probe_started_at", UTCDateTime),
+    sa.Column("reason", sa.Text),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),  # e.g. "browser:<account>"
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("purpose", sa.String(32), nullable=False, server_default="other"),
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Small persisted state that must survive restarts (spike counters, alert routing, bandit posteriors...),
+# keyed by namespace + key. Domains that need real tables add them in their own migration.
+kv_state = sa.Table(
+    "kv_state",
+    metadata,
+    sa.Column("namespace", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(256), primary_key=True),
+    sa.Column("value", JSONType, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
