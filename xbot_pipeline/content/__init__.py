@@ -1,1 +1,1 @@
-"""content."""
+"""Content: weighted length, normalization, duplicate detection, generators and quality gates."""
