@@ -12,7 +12,7 @@ _TRAILING_PUNCT = re.compile(r"[\s.!?…]+$")
 
 
 def normalize_text(text: str) -> str:
-    """NFKC, case-folded, URLs unified (t.co rewrites them), whitespace collapsed, trailing punctuation off."""
+    """NFKC, case-folded, URLs unified (t.co rewrites them), spaces collapsed, end punctuation off."""
     value = unicodedata.normalize("NFKC", text)
     value = _URL.sub("<url>", value)
     value = _SPACE.sub(" ", value).strip().casefold()
