@@ -30,7 +30,9 @@ _migrated: set[str] = set()
 _lock = threading.Lock()
 
 
-def open_runtime(settings: Settings | None = None, *, clock: Clock | None = None, migrate: bool = True) -> Runtime:
+def open_runtime(
+    settings: Settings | None = None, *, clock: Clock | None = None, migrate: bool = True
+) -> Runtime:
     """One engine per database URL per process; migrations run once per process (idempotent anyway)."""
     settings = settings or load_settings()
     register_secret(*settings.secrets())

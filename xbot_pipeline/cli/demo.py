@@ -1,4 +1,4 @@
-"""`xbot demo`: the main job end to end on the embedded defaults (SQLite, local instance, local X stand-in)."""
+"""`xbot demo`: the main job end to end on embedded defaults (SQLite, local instance, local X stand-in)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def demo() -> None:
     settings = load_settings()
     os.environ.setdefault("DAGSTER_HOME", str(ensure_local_instance(settings)))
     rt = runtime()
-    console.print(f"[bold]1.[/bold] store ready at {rt.store.engine.url.render_as_string(hide_password=True)}")
+    console.print(
+        f"[bold]1.[/bold] store ready at {rt.store.engine.url.render_as_string(hide_password=True)}"
+    )
 
     from xbot_pipeline.definitions import defs
 
@@ -26,7 +28,8 @@ def demo() -> None:
     repo = definitions.get_repository_def()
     console.print(
         f"[bold]2.[/bold] code location loaded: {len(repo.assets_defs_by_key)} assets, "
-        f"{len(repo.get_all_jobs())} jobs, {len(repo.schedule_defs)} schedules, {len(repo.sensor_defs)} sensors"
+        f"{len(repo.get_all_jobs())} jobs, {len(repo.schedule_defs)} schedules, "
+        f"{len(repo.sensor_defs)} sensors"
     )
     event = rt.tracker.track_event("demo_started", {"home": str(settings.home)}, component="demo")
     console.print(f"[bold]3.[/bold] event written: {event.event_type if event else 'failed'}")

@@ -1,4 +1,4 @@
-"""Error tracking: the tracker, fingerprints, redaction, and the spool that keeps events while the store is down."""
+"""Error tracking: the tracker, fingerprints, redaction, and the spool that outlives store outages."""
 
 from xbot_pipeline.events.tracker import EventTracker, TrackedEvent
 

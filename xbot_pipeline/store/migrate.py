@@ -63,7 +63,7 @@ def _migration_lock(engine: Engine):  # type: ignore[no-untyped-def]
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
     """Bring the schema to ``revision``; a no-op when it is there already. Returns the new revision."""
     if revision == "head" and current_revision(engine) == head_revision():
-        return revision
+        return head_revision()
     with _migration_lock(engine), engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
