@@ -20,7 +20,9 @@ def db_upgrade() -> None:
     engine = create_store_engine(settings.database_url)
     before = current_revision(engine)
     after = upgrade(engine)
-    console.print(f"store schema: {before or 'empty'} -> {after} ({engine.url.render_as_string(hide_password=True)})")
+    console.print(
+        f"store schema: {before or 'empty'} -> {after} ({engine.url.render_as_string(hide_password=True)})"
+    )
 
 
 @db_app.command("current")

@@ -32,8 +32,13 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print machine-rea
     for col in ("account", "publisher", "state", "failures", "open until"):
         breakers.add_column(col)
     for b in summary["breakers"]:
-        breakers.add_row(b["account_id"], b["publisher"], b["state"], str(b["consecutive_failures"]),
-                         b["open_until"] or "-")
+        breakers.add_row(
+            b["account_id"],
+            b["publisher"],
+            b["state"],
+            str(b["consecutive_failures"]),
+            b["open_until"] or "-",
+        )
     if not summary["breakers"]:
         breakers.add_row("-", "-", "closed", "0", "-")
     console.print(breakers)
@@ -48,4 +53,6 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print machine-rea
             console.print(f"  [red]critical:[/red] {issue}")
     else:
         console.print("Health: no report yet (materialize system_health_report)")
-    console.print(f"Errors in the last 24 h: {summary['errors_24h']}; spooled events: {summary['spooled_events']}")
+    console.print(
+        f"Errors in the last 24 h: {summary['errors_24h']}; spooled events: {summary['spooled_events']}"
+    )

@@ -22,5 +22,16 @@ def ui(port: int = typer.Option(3000, help="Webserver port."), host: str = typer
     settings = load_settings()
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home_for(settings))}
     console.print(f"Dagster UI on http://{host}:{port}  (DAGSTER_HOME={env['DAGSTER_HOME']})")
-    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(ROOT / "workspace.yaml"), "-h", host, "-p", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-w",
+        str(ROOT / "workspace.yaml"),
+        "-h",
+        host,
+        "-p",
+        str(port),
+    ]
     raise typer.Exit(subprocess.call(cmd, env=env, cwd=ROOT))
