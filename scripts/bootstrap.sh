@@ -17,7 +17,8 @@ want=$(sha256sum pyproject.toml | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: installing pinned packages into $VENV (about a minute the first time)" >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>/dev/null || true
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -e '.[dev]' >"$VENV/pip-install.log" 2>&1 \
+    || { tail -40 "$VENV/pip-install.log" >&2; echo "bootstrap: pip install failed (log: $VENV/pip-install.log)" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
 
