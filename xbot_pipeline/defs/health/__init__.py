@@ -1,0 +1,1 @@
+"""Health assets, checks, schedules and run-outcome sensors (thin wrappers over ``analytics``)."""

@@ -1,0 +1,269 @@
+"""Health assets: error frequency, recovery metrics, the health report, issues, analysis, snapshot."""
+
+from datetime import timedelta
+
+import dagster as dg
+import polars as pl
+
+from xbot_pipeline.analytics import errors, service
+from xbot_pipeline.analytics.config import thresholds_from_env
+from xbot_pipeline.analytics.health import HealthReport
+from xbot_pipeline.defs.health.checks import SNAPSHOT_CHECK, evaluate_report_checks, report_check_specs
+from xbot_pipeline.defs.resources import XbotResource
+from xbot_pipeline.store import health as q
+from xbot_pipeline.warehouse.snapshot import last_published
+from xbot_pipeline.warehouse.sync import sync_snapshot
+
+GROUP = "health"
+
+
+def _md_table(frame: pl.DataFrame, columns: list[str], limit: int = 10) -> str:
+    if frame.is_empty():
+        return "_no rows_"
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    body = "\n".join(
+        "| " + " | ".join(str(row[c]) for c in columns) + " |"
+        for row in frame.head(limit).iter_rows(named=True)
+    )
+    return head + body
+
+
+@dg.asset(
+    group_name=GROUP, kinds={"polars"}, description="Errors of the last 24 h by component and error type."
+)
+def error_frequency(context: dg.AssetExecutionContext, xbot: XbotResource) -> pl.DataFrame:
+    now = xbot.store.clock.now()
+    frame = errors.error_frequency(service.error_window(xbot.store, now), now)
+    total = int(frame["count"].sum()) if frame.height else 0
+    context.add_output_metadata(
+        {
+            "errors_24h": dg.MetadataValue.int(total),
+            "error_rate_per_hour": dg.MetadataValue.float(round(total / 24.0, 2)),
+            "groups": dg.MetadataValue.int(frame.height),
+            "critical_groups": dg.MetadataValue.int(int(frame["critical"].sum()) if frame.height else 0),
+            "report": dg.MetadataValue.md(
+                f"**{total} errors in 24 h**\n\n"
+                + _md_table(frame, ["component", "error_type", "count", "critical", "last_seen"])
+            ),
+        }
+    )
+    return frame
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"polars"},
+    description="Recovery rate and time to recover by error type and component.",
+)
+def recovery_metrics(context: dg.AssetExecutionContext, xbot: XbotResource) -> pl.DataFrame:
+    now = xbot.store.clock.now()
+    window = service.error_window(xbot.store, now)
+    frame = errors.recovery_metrics(window, now)
+    overall = errors.overall_recovery(window, now)
+    meta: dict[str, dg.MetadataValue] = {
+        "recovery_rate": dg.MetadataValue.float(float(overall["rate"])),  # type: ignore[arg-type]
+        "errors": dg.MetadataValue.int(int(overall["errors"])),  # type: ignore[arg-type]
+        "recovered": dg.MetadataValue.int(int(overall["recovered"])),  # type: ignore[arg-type]
+        "report": dg.MetadataValue.md(
+            _md_table(
+                frame,
+                [
+                    "component",
+                    "error_type",
+                    "errors",
+                    "recovered",
+                    "recovery_rate",
+                    "median_recovery_s",
+                    "p90_recovery_s",
+                ],
+            )
+        ),
+    }
+    for key in ("median_recovery_s", "p90_recovery_s"):
+        if overall[key] is not None:
+            meta[key] = dg.MetadataValue.float(float(overall[key]))  # type: ignore[arg-type]
+    context.add_output_metadata(meta)
+    return frame
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"polars"},
+    check_specs=report_check_specs(),
+    description="The 0-100 health score (seed formula, defects fixed), also written as an event.",
+)
+def system_health_report(
+    context: dg.AssetExecutionContext, xbot: XbotResource, recovery_metrics: pl.DataFrame
+):  # type: ignore[no-untyped-def]
+    thresholds = thresholds_from_env()
+    store = xbot.store
+    now = store.clock.now()
+    totals = (
+        int(recovery_metrics["errors"].sum()) if recovery_metrics.height else 0,
+        int(recovery_metrics["recovered"].sum()) if recovery_metrics.height else 0,
+    )
+    report = service.compute_health(store, now, thresholds, totals=totals)
+    service.record_health_report(xbot.tracker, report, thresholds)
+    issues = "\n".join(f"- {i}" for i in report.critical_issues) or "- none"
+    yield dg.Output(
+        report,
+        metadata={
+            "overall_health": dg.MetadataValue.int(report.overall_health),
+            "error_rate": dg.MetadataValue.float(report.error_rate),
+            "recovery_rate": dg.MetadataValue.float(report.recovery_rate),
+            "posting_success_rate": dg.MetadataValue.float(report.posting_success_rate),
+            "job_health": dg.MetadataValue.float(report.job_health),
+            "critical_issues": dg.MetadataValue.int(len(report.critical_issues)),
+            "report": dg.MetadataValue.md(
+                f"**Health {report.overall_health}/100**\n\n| term | value |\n|---|---|\n"
+                f"| error rate | {report.error_rate}/h ({report.errors_24h} errors) |\n"
+                f"| recovery | {report.recovery_rate}% |\n"
+                f"| posting success | {report.posting_success_rate}% of {report.posts_attempted} |\n"
+                f"| job health | {report.job_health}% of {report.job_runs} runs |\n\n"
+                f"**Critical issues**\n{issues}"
+            ),
+        },
+    )
+    yield from evaluate_report_checks(report, store, thresholds)
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"polars"},
+    description="Errors grouped by fingerprint: new, ongoing, regressed, resolved.",
+)
+def error_issues(context: dg.AssetExecutionContext, xbot: XbotResource) -> pl.DataFrame:
+    now = xbot.store.clock.now()
+    frame = service.update_issue_book(xbot.store, now, service.error_window(xbot.store, now))
+    states = dict(frame.group_by("state").len().iter_rows()) if frame.height else {}
+    context.add_output_metadata(
+        {
+            **{
+                f"issues_{s}": dg.MetadataValue.int(int(states.get(s, 0)))
+                for s in ("new", "ongoing", "regressed", "resolved")
+            },
+            "report": dg.MetadataValue.md(
+                _md_table(frame, ["fingerprint", "component", "error_type", "count", "state", "last_seen"])
+            ),
+        }
+    )
+    return frame
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"polars"},
+    description="Patterns, root causes, recommendations and autonomous actions (every 6 h).",
+)
+def error_analysis(
+    context: dg.AssetExecutionContext,
+    xbot: XbotResource,
+    error_frequency: pl.DataFrame,
+    recovery_metrics: pl.DataFrame,
+) -> dict:
+    store = xbot.store
+    now = store.clock.now()
+    latest = q.latest_event(store, "system_health_report")
+    result = service.run_error_analysis(
+        store,
+        xbot.tracker,
+        now,
+        thresholds_from_env(),
+        frequency=error_frequency,
+        recovery=recovery_metrics,
+        report=(latest or {}).get("event_data"),
+    )
+    recs = (
+        "\n".join(
+            f"- **{r.component}**: {r.action} _(evidence: {r.evidence})_" for r in result.recommendations
+        )
+        or "- none"
+    )
+    context.add_output_metadata(
+        {
+            "recommendations": dg.MetadataValue.int(len(result.recommendations)),
+            "actions_taken": dg.MetadataValue.int(sum(1 for a in result.actions_taken if a["executed"])),
+            "failed_attempts": dg.MetadataValue.int(
+                int(result.root_causes["failures"].sum()) if result.root_causes.height else 0
+            ),
+            "report": dg.MetadataValue.md(
+                "**Top root causes**\n\n"
+                + _md_table(result.root_causes, ["root_cause", "failures", "share", "top_account"])
+                + f"\n\n**Recommendations**\n{recs}"
+            ),
+        }
+    )
+    return {
+        "patterns": result.patterns,
+        "root_causes": result.root_causes.to_dicts(),
+        "recommendations": [r.as_dict() for r in result.recommendations],
+        "actions_taken": result.actions_taken,
+    }
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"duckdb"},
+    pool="warehouse",
+    description="The analysts' DuckDB snapshot (atomic publish; readers never block it).",
+)
+def warehouse_snapshot(
+    context: dg.AssetExecutionContext,
+    xbot: XbotResource,
+    error_frequency: pl.DataFrame,
+    recovery_metrics: pl.DataFrame,
+    system_health_report: HealthReport,
+    error_issues: pl.DataFrame,
+) -> None:
+    store = xbot.store
+    now = store.clock.now()
+    report_row = (
+        pl.DataFrame(
+            [{**system_health_report.as_row(), "critical_issues": list(system_health_report.critical_issues)}]
+        )
+        .with_columns(
+            created_at=pl.lit(now).cast(pl.Datetime("us", "UTC")), run_id=pl.lit(context.run.run_id)
+        )
+        .with_columns(pl.col("critical_issues").cast(pl.List(pl.String)))
+    )
+    result = sync_snapshot(
+        store,
+        xbot.runtime.settings.warehouse_path,
+        now,
+        replace={
+            "error_frequency": error_frequency,
+            "recovery_metrics": recovery_metrics,
+            "error_issues": error_issues,
+        },
+        append={"system_health_reports": report_row},
+    )
+    context.add_output_metadata(
+        {
+            "path": dg.MetadataValue.path(str(result.path)),
+            "seconds": dg.MetadataValue.float(round(result.seconds, 3)),
+            **{f"rows_{k}": dg.MetadataValue.int(v) for k, v in result.tables.items()},
+        }
+    )
+
+
+@dg.asset_check(
+    asset=warehouse_snapshot, name=SNAPSHOT_CHECK, description="The snapshot was published recently."
+)
+def snapshot_fresh(xbot: XbotResource) -> dg.AssetCheckResult:
+    thresholds = thresholds_from_env()
+    published = last_published(xbot.runtime.settings.warehouse_path)
+    now = xbot.store.clock.now()
+    age_min = None if published is None else (now - published).total_seconds() / 60
+    return dg.AssetCheckResult(
+        passed=age_min is not None and age_min <= thresholds.snapshot_max_age_minutes,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "age_minutes": dg.MetadataValue.float(round(age_min, 2) if age_min is not None else -1.0),
+            "max_age_minutes": dg.MetadataValue.float(thresholds.snapshot_max_age_minutes),
+        },
+    )
+
+
+HEALTH_ASSETS = [error_frequency, recovery_metrics, system_health_report, error_issues, warehouse_snapshot]
+ANALYSIS_ASSETS = [error_frequency, recovery_metrics, error_analysis]
+RECENT = timedelta(hours=24)
