@@ -28,6 +28,10 @@ from xbot_pipeline.warehouse.snapshot import (
     write_upsert,
 )
 
+# The seed's first query groups by its aliases ``component`` and ``error_type``; a table column of the
+# same name would win over the alias (SQL standard, DuckDB and Postgres alike) and the query would fail.
+# So the snapshot names those two columns differently; the values are also in event_data.
+EVENT_RENAMES = {"component": "event_component", "error_type": "event_error_type"}
 JSON_COLUMNS = {"system_events": ["event_data"], "posts": ["parts", "tweet_ids"]}
 BATCH = 250_000
 
@@ -47,12 +51,12 @@ def sync_snapshot(
     with open_for_write(path) as con:
         if table_exists(con, "system_events"):
             hwm = int(con.execute("SELECT coalesce(max(id), 0) FROM system_events").fetchall()[0][0])  # type: ignore[index]
-            fresh = q.export_events(store, after_id=hwm, since=now - resync)
+            fresh = q.export_events(store, after_id=hwm, since=now - resync).rename(EVENT_RENAMES)
             write_upsert(con, "system_events", fresh, "id", JSON_COLUMNS["system_events"])
         else:
             after = 0
             while True:
-                batch = q.export_events(store, after_id=after, limit=BATCH)
+                batch = q.export_events(store, after_id=after, limit=BATCH).rename(EVENT_RENAMES)
                 if after == 0 or batch.height:
                     write_append(con, "system_events", batch, JSON_COLUMNS["system_events"])
                 if batch.height < BATCH:
