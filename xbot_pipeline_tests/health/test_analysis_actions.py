@@ -29,22 +29,41 @@ def _actions(store: Store) -> list[dict]:
 def _analyse(store: Store, tracker: EventTracker, now):  # type: ignore[no-untyped-def]
     window = service.error_window(store, now)
     return service.run_error_analysis(
-        store, tracker, now, T,
+        store,
+        tracker,
+        now,
+        T,
         frequency=errors.error_frequency(window, now),
         recovery=errors.recovery_metrics(window, now),
         report={"overallHealth": 55, "criticalIssues": ["Low posting success: 40%"]},
     )
 
 
-def test_repeated_session_failures_pause_the_account(store: Store, clock: ManualClock, tracker: EventTracker) -> None:
+def test_repeated_session_failures_pause_the_account(
+    store: Store, clock: ManualClock, tracker: EventTracker
+) -> None:
     now = clock.now()
     post = add_post(store, "failed", now - timedelta(minutes=30), account_id="alice")
     add_post(store, "posted", now - timedelta(minutes=30), account_id="bob")
     for i in range(3):
-        add_attempt(store, post, now - timedelta(minutes=10 + i), outcome="rejected", root_cause="session",
-                    account_id="alice", attempt_no=i + 1)
-    add_attempt(store, post, now - timedelta(minutes=50), outcome="retryable", root_cause="network",
-                account_id="alice", attempt_no=9)
+        add_attempt(
+            store,
+            post,
+            now - timedelta(minutes=10 + i),
+            outcome="rejected",
+            root_cause="session",
+            account_id="alice",
+            attempt_no=i + 1,
+        )
+    add_attempt(
+        store,
+        post,
+        now - timedelta(minutes=50),
+        outcome="retryable",
+        root_cause="network",
+        account_id="alice",
+        attempt_no=9,
+    )
     result = _analyse(store, tracker, now)
     assert get_account(store, "alice")["status"] == "paused"
     assert get_account(store, "bob")["status"] == "active"
@@ -61,12 +80,21 @@ def test_repeated_session_failures_pause_the_account(store: Store, clock: Manual
     assert len(_actions(store)) == 1
 
 
-def test_root_cause_spike_opens_the_breaker_or_is_recorded(store: Store, clock: ManualClock, tracker: EventTracker) -> None:
+def test_root_cause_spike_opens_the_breaker_or_is_recorded(
+    store: Store, clock: ManualClock, tracker: EventTracker
+) -> None:
     now = clock.now()
     post = add_post(store, "failed", now - timedelta(minutes=30), account_id="carol")
     for i in range(5):
-        add_attempt(store, post, now - timedelta(minutes=5 + i), outcome="retryable", root_cause="rate_limit",
-                    account_id="carol", attempt_no=i + 1)
+        add_attempt(
+            store,
+            post,
+            now - timedelta(minutes=5 + i),
+            outcome="retryable",
+            root_cause="rate_limit",
+            account_id="carol",
+            attempt_no=i + 1,
+        )
     _analyse(store, tracker, now)
     [action] = _actions(store)
     assert action["kind"] == "open_breaker" and action["account_id"] == "carol"
@@ -78,7 +106,9 @@ def test_root_cause_spike_opens_the_breaker_or_is_recorded(store: Store, clock: 
         assert not action["executed"] and "not available" in action["detail"]
 
 
-def test_top_error_recommendation_names_component_and_evidence(store: Store, clock: ManualClock, tracker: EventTracker) -> None:
+def test_top_error_recommendation_names_component_and_evidence(
+    store: Store, clock: ManualClock, tracker: EventTracker
+) -> None:
     now = clock.now()
     for i in range(12):
         add_event(store, "error_composer_missing", now - timedelta(minutes=i * 5), component="browser")

@@ -18,14 +18,18 @@ from xbot_pipeline_tests.fixtures.health import add_event, add_post
 T = HealthThresholds()
 
 
-def test_error_frequency_counts_errors_only_with_first_last_critical_and_trend(store: Store, clock: ManualClock) -> None:
+def test_error_frequency_counts_errors_only_with_first_last_critical_and_trend(
+    store: Store, clock: ManualClock
+) -> None:
     now = clock.now()
     for minutes in (5, 65, 70):  # two in the hour before last, one in the last hour
         add_event(store, "error_timeout", now - timedelta(minutes=minutes), component="browser")
     add_event(store, "error_session_expired", now - timedelta(hours=3), severity="critical", component="auth")
     add_event(store, "error_timeout", now - timedelta(hours=25), component="browser")  # outside 24 h
     # alert and report rows are not errors (the seed counted them): never in the frequency
-    add_event(store, "critical_error_alert", now - timedelta(minutes=1), severity="warning", component="alerts")
+    add_event(
+        store, "critical_error_alert", now - timedelta(minutes=1), severity="warning", component="alerts"
+    )
     # a legacy seed-style alert row named error_* but not an error
     add_event(store, "error_spike_alert", now - timedelta(minutes=2), severity="warning", is_error=False)
     add_event(store, "system_health_report", now, severity="warning", data={"overallHealth": 50})
@@ -44,9 +48,16 @@ def test_error_frequency_counts_errors_only_with_first_last_critical_and_trend(s
 def test_recovery_rate_median_and_p90_by_type(store: Store, clock: ManualClock) -> None:
     now = clock.now()
     for i, seconds in enumerate((10, 20, 30, 40)):
-        add_event(store, "error_timeout", now - timedelta(hours=2, minutes=i), recovered_after=timedelta(seconds=seconds))
+        add_event(
+            store,
+            "error_timeout",
+            now - timedelta(hours=2, minutes=i),
+            recovered_after=timedelta(seconds=seconds),
+        )
     add_event(store, "error_timeout", now - timedelta(hours=1))  # not recovered
-    add_event(store, "error_db", now - timedelta(hours=1), component="store", recovered_after=timedelta(seconds=5))
+    add_event(
+        store, "error_db", now - timedelta(hours=1), component="store", recovered_after=timedelta(seconds=5)
+    )
     window = service.error_window(store, now)
     frame = errors.recovery_metrics(window, now)
     t = frame.filter(pl.col("error_type") == "timeout").row(0, named=True)
@@ -61,8 +72,12 @@ def test_health_score_hand_computed_with_seed_defects_fixed(store: Store, clock:
     now = clock.now()
     # 48 errors in 24 h -> errorRate 2/h -> errorHealth 80; half recovered -> recoveryRate 50
     for i in range(48):
-        add_event(store, "error_timeout", now - timedelta(minutes=20 * i + 1),
-                  recovered_after=timedelta(seconds=1) if i % 2 else None)
+        add_event(
+            store,
+            "error_timeout",
+            now - timedelta(minutes=20 * i + 1),
+            recovered_after=timedelta(seconds=1) if i % 2 else None,
+        )
     # posting: 8 posted, 1 failed, 1 'unknown' older than the recovery window -> 8/10 = 80 %
     for i in range(8):
         add_post(store, "posted", now - timedelta(hours=i + 1))
@@ -71,11 +86,15 @@ def test_health_score_hand_computed_with_seed_defects_fixed(store: Store, clock:
     # never counted as attempts (the seed counted queued/cancelled as failures):
     for status in ("queued", "cancelled", "skipped", "blocked", "retry_pending"):
         add_post(store, status, now - timedelta(hours=1))
-    add_post(store, "unknown", now - timedelta(minutes=5), claimed_at=now - timedelta(minutes=5))  # still reconciling
+    add_post(
+        store, "unknown", now - timedelta(minutes=5), claimed_at=now - timedelta(minutes=5)
+    )  # still reconciling
     add_post(store, "posted", now - timedelta(hours=30))  # outside 24 h
     # jobs: 3 succeeded, 1 failed -> 75 (the seed's 'failure' vs 'failed' mismatch hid this)
     for i in range(3):
-        add_event(store, "job_run_succeeded", now - timedelta(hours=i + 1), severity="info", component="dagster")
+        add_event(
+            store, "job_run_succeeded", now - timedelta(hours=i + 1), severity="info", component="dagster"
+        )
     add_event(store, "job_run_failed", now - timedelta(hours=5), severity="warning", component="dagster")
     report = service.compute_health(store, now, T)
     assert report.error_rate == 2.0 and report.error_health == 80.0
@@ -96,18 +115,25 @@ def test_every_term_is_100_without_data(store: Store, clock: ManualClock) -> Non
 
 
 def test_job_failures_lower_health() -> None:
-    base = dict(errors_24h=0, recovery_rate=100.0, posting=(100.0, 1, 1), thresholds=T, now=ManualClock().now())
+    base = dict(
+        errors_24h=0, recovery_rate=100.0, posting=(100.0, 1, 1), thresholds=T, now=ManualClock().now()
+    )
     assert health_report(job_runs=(10, 0), **base).overall_health == 100
     low = health_report(job_runs=(1, 1), **base)
     assert low.overall_health == 90 and low.job_health == 50.0
 
 
 @pytest.mark.parametrize(
-    ("errors_24h", "critical"), [(120, False), (121, True)]  # 120/24 = 5.0 is at the threshold, not over
+    ("errors_24h", "critical"),
+    [(120, False), (121, True)],  # 120/24 = 5.0 is at the threshold, not over
 )
 def test_error_rate_critical_threshold(errors_24h: int, critical: bool) -> None:
     report = health_report(
-        errors_24h=errors_24h, recovery_rate=100.0, posting=(100.0, 0, 0), job_runs=(0, 0), thresholds=T,
+        errors_24h=errors_24h,
+        recovery_rate=100.0,
+        posting=(100.0, 0, 0),
+        job_runs=(0, 0),
+        thresholds=T,
         now=ManualClock().now(),
     )
     assert any("error rate" in i.lower() for i in report.critical_issues) is critical
@@ -116,7 +142,12 @@ def test_error_rate_critical_threshold(errors_24h: int, critical: bool) -> None:
 def test_rounding_is_half_up_like_the_seed() -> None:
     # 0.3*85 + 0.2*100 + 0.3*100 + 0.2*100 = 95.5 -> 96 (Python's round() would give 96 here but 94.5 -> 94)
     report = health_report(
-        errors_24h=36, recovery_rate=85.0, posting=(100.0, 1, 1), job_runs=(1, 0), thresholds=T, now=ManualClock().now()
+        errors_24h=36,
+        recovery_rate=85.0,
+        posting=(100.0, 1, 1),
+        job_runs=(1, 0),
+        thresholds=T,
+        now=ManualClock().now(),
     )
     # errorHealth = 100 - 10*1.5 = 85 -> 25.5 + 17 + 30 + 20 = 92.5 -> 93
     assert report.overall_health == 93
@@ -154,7 +185,13 @@ def test_issue_states_new_ongoing_resolved_regressed(store: Store, clock: Manual
 
 def test_issue_with_every_occurrence_recovered_is_resolved(store: Store, clock: ManualClock) -> None:
     now = clock.now()
-    add_event(store, "error_timeout", now - timedelta(minutes=5), fingerprint="fp-b", recovered_after=timedelta(seconds=30))
+    add_event(
+        store,
+        "error_timeout",
+        now - timedelta(minutes=5),
+        fingerprint="fp-b",
+        recovered_after=timedelta(seconds=30),
+    )
     frame = service.update_issue_book(store, now, service.error_window(store, now))
     assert frame.row(0, named=True)["state"] == "resolved"
     assert issues.issues_frame({"issues": {}}).is_empty()

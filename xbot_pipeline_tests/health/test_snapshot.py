@@ -75,19 +75,34 @@ def _populate(store: Store, tracker: EventTracker) -> None:
     clock: ManualClock = store.clock  # type: ignore[assignment]
     now = clock.now()
     for i in range(7):
-        add_event(store, "error_timeout", now - timedelta(minutes=30 * i + 1), component="browser",
-                  recovered_after=timedelta(seconds=30))
+        add_event(
+            store,
+            "error_timeout",
+            now - timedelta(minutes=30 * i + 1),
+            component="browser",
+            recovered_after=timedelta(seconds=30),
+        )
     for i in range(3):
-        add_event(store, "error_db_write", now - timedelta(minutes=17 * i + 2), component="store",
-                  recovered_after=timedelta(seconds=30))
+        add_event(
+            store,
+            "error_db_write",
+            now - timedelta(minutes=17 * i + 2),
+            component="store",
+            recovered_after=timedelta(seconds=30),
+        )
     add_event(store, "error_timeout", now - timedelta(hours=30), component="browser")  # older than 24 h
     t = HealthThresholds()
     clock.advance(seconds=-7200)
     service.record_health_report(tracker, service.compute_health(store, clock.now(), t), t)  # healthy
     clock.advance(seconds=3600)
     for i in range(150):  # a bad hour: 6.25+/h
-        add_event(store, "error_rate_limited", clock.now() - timedelta(seconds=i), component="posting",
-                  recovered_after=timedelta(seconds=1))
+        add_event(
+            store,
+            "error_rate_limited",
+            clock.now() - timedelta(seconds=i),
+            component="posting",
+            recovered_after=timedelta(seconds=1),
+        )
     service.record_health_report(tracker, service.compute_health(store, clock.now(), t), t)
     clock.advance(seconds=3600)
 
@@ -105,7 +120,9 @@ def _normalise(name: str, rows: list[tuple]) -> list[tuple]:
     return sorted(out, key=repr) if name == "error_frequency" else out
 
 
-def test_seed_queries_same_answers_on_snapshot_and_store(real_clock_store: Store, tracker: EventTracker, tmp_path: Path) -> None:
+def test_seed_queries_same_answers_on_snapshot_and_store(
+    real_clock_store: Store, tracker: EventTracker, tmp_path: Path
+) -> None:
     store = real_clock_store
     _populate(store, tracker)
     path = tmp_path / "warehouse.duckdb"
@@ -117,14 +134,19 @@ def test_seed_queries_same_answers_on_snapshot_and_store(real_clock_store: Store
     finally:
         con.close()
     assert dict((c, n) for c, _t, n in [(f"{r[0]}/{r[1]}", 0, r[2]) for r in duck["error_frequency"]]) == {
-        "browser/timeout": 7, "store/db_write": 3, "posting/rate_limited": 150,
+        "browser/timeout": 7,
+        "store/db_write": 3,
+        "posting/rate_limited": 150,
     }
     assert len(duck["health"]) == 2 and duck["health"][0][0] != "100"
     assert len(duck["critical"]) == 1 and any("error rate" in i.lower() for i in duck["critical"][0][0])
     if store.dialect == "postgresql":
         with store.connect() as conn:
-            pg = {name: _normalise(name, [tuple(r) for r in conn.exec_driver_sql(sql).fetchall()])
-                  for name, sql in SEED_QUERIES.items() if name != "error_frequency"}
+            pg = {
+                name: _normalise(name, [tuple(r) for r in conn.exec_driver_sql(sql).fetchall()])
+                for name, sql in SEED_QUERIES.items()
+                if name != "error_frequency"
+            }
         assert pg == {k: v for k, v in duck.items() if k != "error_frequency"}
 
 
@@ -154,7 +176,10 @@ def test_health_reports_history_is_kept_and_tables_replaced(tmp_path: Path) -> N
     con = duckdb.connect(str(path), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM error_frequency").fetchall()[0][0] == 3
-        assert [r[0] for r in con.execute("SELECT overall_health FROM system_health_reports ORDER BY 1").fetchall()] == [60, 61, 62]
+        assert [
+            r[0]
+            for r in con.execute("SELECT overall_health FROM system_health_reports ORDER BY 1").fetchall()
+        ] == [60, 61, 62]
     finally:
         con.close()
     assert last_published(path) is not None
@@ -217,7 +242,9 @@ def test_analyst_connection_open_in_another_process_never_blocks_a_run(
         analyst.wait(timeout=10)
 
 
-def test_incremental_sync_picks_up_recovery_marks(store: Store, tracker: EventTracker, tmp_path: Path) -> None:
+def test_incremental_sync_picks_up_recovery_marks(
+    store: Store, tracker: EventTracker, tmp_path: Path
+) -> None:
     path = tmp_path / "w.duckdb"
     tracker.track_error("posting", "timeout", "boom", subject="post:1")
     sync_snapshot(store, path, store.clock.now())
@@ -228,6 +255,8 @@ def test_incremental_sync_picks_up_recovery_marks(store: Store, tracker: EventTr
     sync_snapshot(store, path, store.clock.now())
     con = duckdb.connect(str(path), read_only=True)
     try:
-        assert con.execute("SELECT count(*), bool_and(recovered) FROM system_events").fetchall() == [(1, True)]
+        assert con.execute("SELECT count(*), bool_and(recovered) FROM system_events").fetchall() == [
+            (1, True)
+        ]
     finally:
         con.close()
