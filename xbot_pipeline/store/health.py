@@ -66,20 +66,25 @@ def _col(conn: Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[An
 
 
 def _frame(conn: Connection, stmt: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
-    rows = conn.execute(stmt).fetchall()
-    raw_schema = {k: (pl.Object if v == UTC_TS else v) for k, v in schema.items()}
+    """Fetch straight from the DBAPI cursor (no per-row SQLAlchemy processing) into typed columns."""
+    result = conn.execute(stmt)
+    rows = result.cursor.fetchall() if result.cursor is not None else []  # type: ignore[union-attr]
     if not rows:
         return pl.DataFrame(schema=schema)
-    columns = list(zip(*rows, strict=True))
-    data: dict[str, pl.Series] = {}
-    for (name, dtype), values in zip(raw_schema.items(), columns, strict=True):
-        if dtype is pl.Object:
-            data[name] = to_utc(pl.Series(name, values, strict=False))
-        elif dtype == pl.Boolean:
-            data[name] = pl.Series(name, [None if v is None else bool(v) for v in values], dtype=pl.Boolean)
-        else:
-            data[name] = pl.Series(name, values, dtype=dtype, strict=False)
-    return pl.DataFrame(data)
+    if conn.dialect.name == "sqlite":  # timestamps arrive as text, booleans as 0/1
+        loose = {
+            k: pl.String if v == UTC_TS else pl.Int64 if v == pl.Boolean else v for k, v in schema.items()
+        }
+    else:
+        loose = {k: pl.Datetime("us", "UTC") if v == UTC_TS else v for k, v in schema.items()}
+    frame = pl.DataFrame(rows, schema=loose, orient="row")
+    fixes = []
+    for name, dtype in schema.items():
+        if dtype == UTC_TS:
+            fixes.append(to_utc(frame[name]))
+        elif dtype == pl.Boolean and frame[name].dtype != pl.Boolean:
+            fixes.append(frame[name].cast(pl.Boolean))
+    return frame.with_columns(fixes) if fixes else frame
 
 
 def to_utc(series: pl.Series) -> pl.Series:
