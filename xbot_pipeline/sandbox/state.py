@@ -162,6 +162,10 @@ class SandboxState:
         ct0 = data.pop("ct0")
         return Account(**data), ct0
 
+    def logout_all(self) -> int:
+        with self._lock:
+            return self._db.execute("DELETE FROM sessions").rowcount
+
     # -- posts ------------------------------------------------------------------------------------------
     def next_id(self, now: datetime) -> str:
         """A snowflake: milliseconds since X's epoch in the high bits, then worker and sequence bits."""
@@ -278,6 +282,10 @@ class SandboxState:
             for fault in self.faults():
                 if fault.kind not in kinds or (fault.account and fault.account != handle):
                     continue
+                if int(fault.params.get("skip", 0)) > 0:  # let this many matching calls pass first
+                    params = {**fault.params, "skip": int(fault.params["skip"]) - 1}
+                    self._db.execute("UPDATE faults SET params = ? WHERE id = ?", (json.dumps(params), fault.id))
+                    continue
                 if fault.remaining is not None:
                     if fault.remaining <= 1:
                         self._db.execute("DELETE FROM faults WHERE id = ?", (fault.id,))
@@ -310,7 +318,7 @@ class SandboxState:
 
     # -- reset -----------------------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget posts, sessions, faults and counters; keep the accounts (and their tokens)."""
+        """Forget posts, faults and counters; keep accounts, tokens and sessions (``logout_all`` ends those)."""
         with self._lock:
-            for table in ("posts", "sessions", "faults", "calls"):
+            for table in ("posts", "faults", "calls"):
                 self._db.execute(f"DELETE FROM {table}")
