@@ -38,6 +38,7 @@ import polars as pl
 
 from xbot_pipeline.analytics import errors, service
 from xbot_pipeline.analytics.config import HealthThresholds
+from xbot_pipeline.analytics.window import error_window_cached
 from xbot_pipeline.clock import ManualClock
 from xbot_pipeline.store import Store
 from xbot_pipeline.store.engine import create_store_engine
@@ -253,10 +254,10 @@ def load_postgres(url: str, frame: pl.DataFrame) -> None:
         engine.dispose()
 
 
-def assets_run(store: Store, now: datetime) -> tuple:
+def assets_run(store: Store, now: datetime, cache: Path | None = None) -> tuple:
     """What the three assets do, reads included: one 24 h window read feeds error_frequency and
     recovery_metrics (one multi-asset), then the health report reads posts and job-run counts."""
-    window = service.error_window(store, now)
+    window = service.error_window(store, now) if cache is None else error_window_cached(store, now, cache)
     freq = errors.error_frequency(window, now)
     rec = errors.recovery_metrics(window, now)
     totals = (int(rec["errors"].sum()), int(rec["recovered"].sum()))
@@ -334,6 +335,21 @@ def bench_backend(
     try:
         assets_run(store, now)  # warm caches once
         out["assets_s"] = median_time(lambda: assets_run(store, now), repeat)
+
+        # routine 30-minute run: the cache was filled by the previous run, 30 minutes earlier
+        def routine() -> None:
+            cache = workdir / f"cache_{backend}_{rows}.arrow"
+            for leftover in (cache, cache.with_suffix(".json")):
+                leftover.unlink(missing_ok=True)
+            error_window_cached(store, now - timedelta(minutes=30), cache)
+            started = time.perf_counter()
+            assets_run(store, now, cache)
+            routine_times.append(time.perf_counter() - started)
+
+        routine_times: list[float] = []
+        for _ in range(repeat):
+            routine()
+        out["assets_routine_s"] = statistics.median(routine_times)
         window = service.error_window(store, now)
         out["read_window_s"] = median_time(lambda: service.error_window(store, now), repeat)
         parquet = workdir / f"events_{backend}_{rows}.parquet"
@@ -398,7 +414,9 @@ def main() -> int:
                 results.append(r)
                 print(
                     f"{backend:8s} rows={size:>9,d} window={window:,d} load={r['load_s']:.1f}s | "
-                    f"assets={r['assets_s'] * 1000:.0f}ms (read 24h window {r['read_window_s'] * 1000:.0f}ms) | "
+                    f"assets(full read)={r['assets_s'] * 1000:.0f}ms (read 24h window {r['read_window_s'] * 1000:.0f}ms) | "
+                    f"assets(routine, cached window)={r['assets_routine_s'] * 1000:.0f}ms "
+                    f"ratio={r['assets_routine_s'] / r['duckdb_sql_s']:.2f}x | "
                     f"duckdb_sql(parquet)={r['duckdb_sql_s'] * 1000:.0f}ms ratio={r['assets_s'] / r['duckdb_sql_s']:.2f}x | "
                     f"polars_compute={r['polars_compute_s'] * 1000:.1f}ms duckdb_compute={r['duckdb_compute_s'] * 1000:.1f}ms "
                     f"ratio={r['polars_compute_s'] / r['duckdb_compute_s']:.2f}x | same_answers={r['same_answers']}"
@@ -414,7 +432,8 @@ def main() -> int:
             for r in rs[1:]:
                 print(
                     f"{backend}: table x{r['rows'] / base['rows']:.1f} ({base['rows']:,d} -> {r['rows']:,d}), same 24 h window: "
-                    f"assets x{r['assets_s'] / base['assets_s']:.2f}, DuckDB over the full parquet x{r['duckdb_sql_s'] / base['duckdb_sql_s']:.2f}"
+                    f"assets(full) x{r['assets_s'] / base['assets_s']:.2f}, "
+                    f"assets(routine) x{r['assets_routine_s'] / base['assets_routine_s']:.2f}, DuckDB over the full parquet x{r['duckdb_sql_s'] / base['duckdb_sql_s']:.2f}"
                 )
     return 0
 

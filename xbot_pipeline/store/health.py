@@ -421,3 +421,44 @@ def export_table(store: Store, table: sa.Table) -> pl.DataFrame:
                 cols.append(col)
                 schema[col.key] = pl.String
         return _frame(conn, sa.select(*cols).order_by(*table.primary_key.columns), schema)
+
+
+def read_errors_incremental(store: Store, *, after_id: int, since: datetime, until: datetime) -> pl.DataFrame:
+    """Errors with ``id > after_id`` OR ``created_at >= since``, up to ``until``.
+
+    Two indexed range reads (primary key; created_at), merged: an ``OR`` would defeat the indexes on
+    SQLite. The ``since`` overlap catches rows whose id was allocated earlier but committed later
+    (Postgres sequences are not commit-ordered), which a pure id high-water mark would miss.
+    """
+    c = system_events.c
+    with store.connect() as conn:
+        by_id = _frame(
+            conn,
+            sa.select(*_error_columns(conn))
+            .where(c.id > after_id, c.created_at <= until, c.is_error.is_(True))
+            .order_by(c.id),
+            ERROR_SCHEMA,
+        )
+        by_time = _frame(
+            conn,
+            sa.select(*_error_columns(conn))
+            .where(c.created_at >= since, c.created_at <= until, c.is_error.is_(True))
+            .order_by(c.id),
+            ERROR_SCHEMA,
+        )
+    return pl.concat([by_id, by_time]).unique(subset="id", keep="first").sort("id")
+
+
+def recovered_among(store: Store, ids: Sequence[int], chunk: int = 5000) -> pl.DataFrame:
+    """Of the given error ids, those now marked recovered (primary-key lookups, in chunks)."""
+    schema = {"id": pl.Int64, "recovered_at": UTC_TS, "recovery_time_ms": pl.Int64}
+    frames = []
+    c = system_events.c
+    with store.connect() as conn:
+        for start in range(0, len(ids), chunk):
+            part = list(ids[start : start + chunk])
+            stmt = sa.select(c.id, _col(conn, c.recovered_at), c.recovery_time_ms).where(
+                c.id.in_(part), c.recovered.is_(True)
+            )
+            frames.append(_frame(conn, stmt, schema))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)

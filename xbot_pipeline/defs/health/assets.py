@@ -1,6 +1,6 @@
 """Health assets: error frequency, recovery metrics, the health report, issues, analysis, snapshot."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import dagster as dg
 import polars as pl
@@ -8,6 +8,7 @@ import polars as pl
 from xbot_pipeline.analytics import errors, service
 from xbot_pipeline.analytics.config import thresholds_from_env
 from xbot_pipeline.analytics.health import HealthReport
+from xbot_pipeline.analytics.window import error_window_cached
 from xbot_pipeline.defs.health.checks import SNAPSHOT_CHECK, evaluate_report_checks, report_check_specs
 from xbot_pipeline.defs.resources import XbotResource
 from xbot_pipeline.store import health as q
@@ -15,6 +16,11 @@ from xbot_pipeline.warehouse.snapshot import last_published
 from xbot_pipeline.warehouse.sync import sync_snapshot
 
 GROUP = "health"
+
+
+def cached_window(xbot: XbotResource, now: datetime) -> pl.DataFrame:
+    """The 24 h error window, read incrementally through a Arrow IPC cache in XBOT_HOME."""
+    return error_window_cached(xbot.store, now, xbot.runtime.settings.home / "health" / "error_window.arrow")
 
 
 def _md_table(frame: pl.DataFrame, columns: list[str], limit: int = 10) -> str:
@@ -43,7 +49,7 @@ def _md_table(frame: pl.DataFrame, columns: list[str], limit: int = 10) -> str:
 def error_frequency_and_recovery(context: dg.AssetExecutionContext, xbot: XbotResource):  # type: ignore[no-untyped-def]
     """Both assets from ONE indexed read of the 24 h error window (the read is most of the cost)."""
     now = xbot.store.clock.now()
-    window = service.error_window(xbot.store, now)
+    window = cached_window(xbot, now)
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     if "error_frequency" in selected:
         frame = errors.error_frequency(window, now)
@@ -138,7 +144,7 @@ def system_health_report(
 )
 def error_issues(context: dg.AssetExecutionContext, xbot: XbotResource) -> pl.DataFrame:
     now = xbot.store.clock.now()
-    frame = service.update_issue_book(xbot.store, now, service.error_window(xbot.store, now))
+    frame = service.update_issue_book(xbot.store, now, cached_window(xbot, now))
     states = dict(frame.group_by("state").len().iter_rows()) if frame.height else {}
     context.add_output_metadata(
         {
