@@ -15,6 +15,7 @@ import atexit
 import contextlib
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,6 +84,28 @@ class Deadline:
         return time.monotonic() - self.started
 
 
+class _Driver:
+    """One Playwright driver per thread, shared by every publisher on it (Playwright allows only one)."""
+
+    _local = threading.local()
+
+    @classmethod
+    def acquire(cls) -> Playwright:
+        if getattr(cls._local, "users", 0) == 0:
+            cls._local.pw = sync_playwright().start()
+            cls._local.users = 0
+        cls._local.users += 1
+        return cls._local.pw
+
+    @classmethod
+    def release(cls) -> None:
+        cls._local.users = max(0, getattr(cls._local, "users", 1) - 1)
+        if cls._local.users == 0 and getattr(cls._local, "pw", None) is not None:
+            pw, cls._local.pw = cls._local.pw, None
+            with contextlib.suppress(PlaywrightError):
+                pw.stop()
+
+
 def pick_executable(configured: str | None) -> str | None:
     """The configured browser, else Debian's chromium, else Playwright's own download (None)."""
     if configured:
@@ -133,7 +156,7 @@ class BrowserPublisher:
             raise RuntimeError("this publisher is closed")
         if self._browser is None or not self._browser.is_connected():
             self._shutdown_browser()
-            self._pw = sync_playwright().start()
+            self._pw = _Driver.acquire()
             self._browser = self._pw.chromium.launch(
                 executable_path=self.executable, headless=self.headless, args=LAUNCH_ARGS
             )
@@ -169,9 +192,8 @@ class BrowserPublisher:
                 self._browser.close()
             self._browser = None
         if self._pw is not None:
-            with contextlib.suppress(PlaywrightError):
-                self._pw.stop()
             self._pw = None
+            _Driver.release()
 
     def close(self) -> None:
         if self._closed:
