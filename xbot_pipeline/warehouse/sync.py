@@ -1,8 +1,10 @@
 """Bring the analysts' snapshot up to date from the operational store.
 
-``system_events`` is synced incrementally: rows past the snapshot's highest id, plus the last
-``resync`` window again (errors get marked recovered after the fact), upserted by id. The first sync
-copies the table once, in batches. ``posts`` and ``post_metrics`` are small and replaced whole.
+``system_events`` is synced incrementally: rows past the snapshot's highest id plus a short
+``created_at`` overlap (late commits), upserted by id; then the snapshot's errors of the last ``resync``
+window that are still open are looked up by primary key in the store, and those recovered since are
+updated (errors get marked recovered after the fact). The first sync copies the table once, in batches.
+``posts`` and ``post_metrics`` are small and replaced whole.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from xbot_pipeline.warehouse.snapshot import (
     PublishResult,
     _touch_meta,
     open_for_write,
+    run_sql,
     table_exists,
     write_append,
     write_replace,
@@ -44,15 +47,17 @@ def sync_snapshot(
     replace: Mapping[str, pl.DataFrame] | None = None,
     append: Mapping[str, pl.DataFrame] | None = None,
     resync: timedelta = timedelta(hours=48),
+    overlap: timedelta = timedelta(minutes=10),
 ) -> PublishResult:
     """One atomic publish: store tables plus the given derived tables (e.g. health frames)."""
     started = time.perf_counter()
     counts: dict[str, int] = {}
     with open_for_write(path) as con:
         if table_exists(con, "system_events"):
-            hwm = int(con.execute("SELECT coalesce(max(id), 0) FROM system_events").fetchall()[0][0])  # type: ignore[index]
-            fresh = q.export_events(store, after_id=hwm, since=now - resync).rename(EVENT_RENAMES)
+            hwm = int(run_sql(con, "SELECT coalesce(max(id), 0) FROM system_events")[0][0])
+            fresh = q.export_events(store, after_id=hwm, since=now - overlap).rename(EVENT_RENAMES)
             write_upsert(con, "system_events", fresh, "id", JSON_COLUMNS["system_events"])
+            _refresh_recoveries(con, store, now - resync)
         else:
             after = 0
             while True:
@@ -74,3 +79,28 @@ def sync_snapshot(
             write_append(con, name, frame, JSON_COLUMNS.get(name, ()))
             counts[name] = _touch_meta(con, name, now)
     return PublishResult(path=Path(path), tables=counts, seconds=time.perf_counter() - started)
+
+
+def _refresh_recoveries(con, store: Store, since: datetime) -> int:  # type: ignore[no-untyped-def]
+    """Copy recovery marks made after the fact onto the snapshot's still-open errors since ``since``."""
+    open_ids = [
+        int(r[0])
+        for r in run_sql(
+            con,
+            "SELECT id FROM system_events WHERE is_error AND NOT recovered AND created_at >= ?",
+            [since],
+        )
+    ]
+    healed = q.recovered_among(store, open_ids)
+    if healed.height:
+        view = "__healed"
+        con.register(view, healed)
+        try:
+            run_sql(
+                con,
+                f"UPDATE system_events SET recovered = true, recovered_at = h.recovered_at, "
+                f"recovery_time_ms = h.recovery_time_ms FROM {view} h WHERE system_events.id = h.id",
+            )
+        finally:
+            con.unregister(view)
+    return healed.height
