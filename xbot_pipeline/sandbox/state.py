@@ -284,7 +284,9 @@ class SandboxState:
                     continue
                 if int(fault.params.get("skip", 0)) > 0:  # let this many matching calls pass first
                     params = {**fault.params, "skip": int(fault.params["skip"]) - 1}
-                    self._db.execute("UPDATE faults SET params = ? WHERE id = ?", (json.dumps(params), fault.id))
+                    self._db.execute(
+                        "UPDATE faults SET params = ? WHERE id = ?", (json.dumps(params), fault.id)
+                    )
                     continue
                 if fault.remaining is not None:
                     if fault.remaining <= 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from html import escape
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -73,8 +74,9 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
         )
 
     async def login_submit(request: Request) -> Response:
-        form = await request.form()
-        account = state.account(str(form.get("username", "")).lstrip("@"))
+        # parsed by hand: Starlette's form parser needs python-multipart, which we do not pin
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        account = state.account(form.get("username", "").lstrip("@"))
         if account is None or account.password != form.get("password"):
             return RedirectResponse(f"{LOGIN_PATH}?error=1", status_code=303)
         auth_token, ct0 = state.new_session(account)

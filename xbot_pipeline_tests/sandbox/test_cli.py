@@ -1,0 +1,47 @@
+"""`xbot sandbox`: faults, posts and reset on the state file; bad input exits non-zero with one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from xbot_pipeline.sandbox.state import SandboxState
+
+
+def xbot(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XBOT_HOME": str(home), "COLUMNS": "200"}
+    code = "from xbot_pipeline.cli import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, "sandbox", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_fault_posts_reset_and_bad_input(tmp_path: Path) -> None:
+    added = xbot(tmp_path, "fault", "http_500", "--next", "2", "--account", "xbot_demo")
+    assert added.returncode == 0, added.stderr
+    state = SandboxState(tmp_path / "sandbox.sqlite3")
+    [fault] = state.faults()
+    assert (fault.kind, fault.remaining, fault.account) == ("http_500", 2, "xbot_demo")
+    state.create_post(state.account("xbot_demo"), "listed by the CLI", None, "api")
+    state.close()
+
+    listed = xbot(tmp_path, "posts")
+    assert listed.returncode == 0 and "listed by the CLI" in listed.stdout
+
+    for bad in (
+        ("fault", "meteor"),
+        ("fault", "http_500", "--prob", "1.5"),
+        ("fault", "hang", "--params", "[1]"),
+        ("posts", "--account", "nobody"),
+    ):
+        result = xbot(tmp_path, *bad)
+        assert result.returncode != 0
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("xbot: error:"), result.stderr
+
+    assert xbot(tmp_path, "reset").returncode == 0
+    state = SandboxState(tmp_path / "sandbox.sqlite3")
+    assert state.posts() == [] and state.faults() == []
+    state.close()
