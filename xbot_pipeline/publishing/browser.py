@@ -209,7 +209,7 @@ class BrowserPublisher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- helpers ---------------------------------------------------------------------------------------------
+    # -- helpers -----------------------------------------------------------------------------------
     def _result(
         self,
         outcome: Outcome,
@@ -238,7 +238,7 @@ class BrowserPublisher:
                     Outcome.REJECTED,
                     "session_expired",
                     RootCause.SESSION,
-                    "logged out: the saved session is no longer valid; log in again and save the session file",
+                    "logged out: the saved session is no longer valid; log in and save the session again",
                     dl,
                 )
             )
@@ -305,7 +305,7 @@ class BrowserPublisher:
             ) from None
         return button
 
-    # -- publish --------------------------------------------------------------------------------------------------
+    # -- publish -----------------------------------------------------------------------------------
     def publish(self, request: PostRequest) -> PublishResult:
         dl = Deadline(self.op_timeout_s)
         if not self.session_file.exists():
@@ -510,7 +510,10 @@ class BrowserPublisher:
             tweet_ids=ids,
             error_type=failure.error_type,
             root_cause=failure.root_cause,
-            message=f"part {len(ids) + 1} of {len(request.parts)} failed after {len(ids)} went out: {failure.message}",
+            message=(
+                f"part {len(ids) + 1} of {len(request.parts)} failed after {len(ids)} went out: "
+                f"{failure.message}"
+            ),
             retry_after=failure.retry_after,
             elapsed_s=dl.elapsed,
         )
@@ -574,7 +577,7 @@ class BrowserPublisher:
             tweet_ids=ids,
         )
 
-    # -- reads ------------------------------------------------------------------------------------------------------
+    # -- reads -------------------------------------------------------------------------------------
     def _profile_posts(self, page: Page, dl: Deadline) -> list[TimelinePost]:
         self._goto(page, f"/{self.handle}", dl)
         posts = []

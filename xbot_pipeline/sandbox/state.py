@@ -320,7 +320,7 @@ class SandboxState:
 
     # -- reset -----------------------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget posts, faults and counters; keep accounts, tokens and sessions (``logout_all`` ends those)."""
+        """Forget posts, faults and counters; keep accounts, tokens and sessions (see ``logout_all``)."""
         with self._lock:
             for table in ("posts", "faults", "calls"):
                 self._db.execute(f"DELETE FROM {table}")

@@ -88,13 +88,15 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
     async def home(request: Request) -> Response:
         def body(account: Account, alt: bool) -> str:
             posts = "".join(article(p, None) for p in state.posts(account, limit=10))
-            return f'<h2>Home</h2>{composer("tweetButtonInline", alt=alt)}<section aria-label="Timeline">{posts}</section>'
+            timeline = f'<section aria-label="Timeline">{posts}</section>'
+            return f"<h2>Home</h2>{composer('tweetButtonInline', alt=alt)}{timeline}"
 
         return page(request, "Home", body)
 
     async def compose(request: Request) -> Response:
         def body(account: Account, alt: bool) -> str:
-            return f'<div role="dialog" aria-modal="true" aria-label="Compose">{composer("tweetButton", alt=alt, thread=True)}</div>'
+            inner = composer("tweetButton", alt=alt, thread=True)
+            return f'<div role="dialog" aria-modal="true" aria-label="Compose">{inner}</div>'
 
         return page(request, "Compose", body)
 
@@ -107,7 +109,8 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
             posts = "".join(article(p, sandbox.metrics(p)) for p in state.posts(user, limit=50))
             return (
                 f'<h2 data-testid="UserName">@{escape(user.handle)}</h2>'
-                f'<a href="/{escape(user.handle)}/verified_followers"><span>{user.followers}</span> Followers</a>'
+                f'<a href="/{escape(user.handle)}/verified_followers">'
+                f"<span>{user.followers}</span> Followers</a>"
                 f'<section aria-label="Timeline: {escape(user.handle)}’s posts">{posts}</section>'
             )
 
