@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ from xbot_pipeline.clock import ManualClock
 from xbot_pipeline.store import Store
 from xbot_pipeline.store.engine import create_store_engine
 from xbot_pipeline.store.migrate import upgrade
+from xbot_pipeline.warehouse.sync import sync_snapshot
 
 COMPONENTS = ["posting", "browser", "publisher", "recovery", "learning", "store", "metrics", "scheduler"]
 ERROR_TYPES = [
@@ -304,8 +306,26 @@ def median_time(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def bench_snapshot(store: Store, now: datetime, workdir: Path, repeat: int) -> dict:
+    """First publish (whole table) once, then routine publishes (median)."""
+    path = workdir / f"warehouse_{uuid.uuid4().hex[:6]}.duckdb"
+    started = time.perf_counter()
+    sync_snapshot(store, path, now)
+    first = time.perf_counter() - started
+    routine = median_time(lambda: sync_snapshot(store, path, now), repeat)
+    size_mb = path.stat().st_size / 1e6
+    path.unlink()
+    return {"snapshot_first_s": first, "snapshot_routine_s": routine, "snapshot_mb": size_mb}
+
+
 def bench_backend(
-    backend: str, rows: int, window_rows: int, repeat: int, workdir: Path, pg_admin: str
+    backend: str,
+    rows: int,
+    window_rows: int,
+    repeat: int,
+    workdir: Path,
+    pg_admin: str,
+    snapshot: bool = False,
 ) -> dict:
     now = datetime.now(UTC).replace(microsecond=0)
     t0 = time.perf_counter()
@@ -372,6 +392,8 @@ def bench_backend(
         theirs = {(r[0], r[1]): r[2] for r in duck_run(con, src, now)[0]}
         out["same_answers"] = ours == theirs
         con.close()
+        if snapshot:
+            out.update(bench_snapshot(store, now, workdir, repeat))
         if backend == "postgres":
             with store.connect() as conn:
 
@@ -403,6 +425,7 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pg-admin-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--snapshot", action="store_true", help="also time the DuckDB snapshot publish")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     window = args.window_rows or min(150_000, min(sizes) // 5)
@@ -410,7 +433,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench_health_") as tmp:
         for backend in args.backends.split(","):
             for size in sizes:
-                r = bench_backend(backend, size, window, args.repeat, Path(tmp), args.pg_admin_url)
+                r = bench_backend(
+                    backend, size, window, args.repeat, Path(tmp), args.pg_admin_url, args.snapshot
+                )
                 results.append(r)
                 print(
                     f"{backend:8s} rows={size:>9,d} window={window:,d} load={r['load_s']:.1f}s | "
@@ -420,7 +445,13 @@ def main() -> int:
                     f"duckdb_sql(parquet)={r['duckdb_sql_s'] * 1000:.0f}ms ratio={r['assets_s'] / r['duckdb_sql_s']:.2f}x | "
                     f"polars_compute={r['polars_compute_s'] * 1000:.1f}ms duckdb_compute={r['duckdb_compute_s'] * 1000:.1f}ms "
                     f"ratio={r['polars_compute_s'] / r['duckdb_compute_s']:.2f}x | same_answers={r['same_answers']}"
-                    + (f" | seed_sql_pg={r['seed_sql_pg_s'] * 1000:.0f}ms" if "seed_sql_pg_s" in r else ""),
+                    + (f" | seed_sql_pg={r['seed_sql_pg_s'] * 1000:.0f}ms" if "seed_sql_pg_s" in r else "")
+                    + (
+                        f" | snapshot first={r['snapshot_first_s']:.1f}s routine={r['snapshot_routine_s'] * 1000:.0f}ms "
+                        f"({r['snapshot_mb']:.0f} MB)"
+                        if "snapshot_first_s" in r
+                        else ""
+                    ),
                     flush=True,
                 )
     by_backend: dict[str, list[dict]] = {}

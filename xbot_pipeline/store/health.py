@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from xbot_pipeline.store import Store
@@ -455,10 +456,16 @@ def recovered_among(store: Store, ids: Sequence[int], chunk: int = 5000) -> pl.D
     frames = []
     c = system_events.c
     with store.connect() as conn:
+        if conn.dialect.name == "postgresql":  # one array parameter instead of thousands of bound values
+            chunk = max(chunk, 100_000)
         for start in range(0, len(ids), chunk):
-            part = list(ids[start : start + chunk])
+            part = [int(i) for i in ids[start : start + chunk]]
+            if conn.dialect.name == "postgresql":
+                match = c.id == sa.any_(sa.bindparam("ids", part, type_=postgresql.ARRAY(sa.BigInteger)))
+            else:
+                match = c.id.in_(part)
             stmt = sa.select(c.id, _col(conn, c.recovered_at), c.recovery_time_ms).where(
-                c.id.in_(part), c.recovered.is_(True)
+                match, c.recovered.is_(True)
             )
             frames.append(_frame(conn, stmt, schema))
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
