@@ -148,17 +148,20 @@ class BrowserPublisher:
         self._context: BrowserContext | None = None
         self._page: Page | None = None
         self._closed = False
-        atexit.register(self.close)
+        atexit.register(self._close_at_exit)
 
     # -- browser lifecycle ---------------------------------------------------------------------------
-    def _ensure_page(self) -> Page:
+    def _ensure_page(self, deadline: Deadline | None = None) -> Page:
         if self._closed:
             raise RuntimeError("this publisher is closed")
         if self._browser is None or not self._browser.is_connected():
             self._shutdown_browser()
             self._pw = _Driver.acquire()
             self._browser = self._pw.chromium.launch(
-                executable_path=self.executable, headless=self.headless, args=LAUNCH_ARGS
+                executable_path=self.executable,
+                headless=self.headless,
+                args=LAUNCH_ARGS,
+                timeout=deadline.left_ms() if deadline else 60_000,
             )
             self.launches += 1
         if self._context is None:
@@ -201,7 +204,14 @@ class BrowserPublisher:
         self._save_session()
         self._shutdown_browser()
         self._closed = True
-        atexit.unregister(self.close)
+        atexit.unregister(self._close_at_exit)
+
+    def _close_at_exit(self) -> None:
+        """Last resort at interpreter exit: never let a forgotten publisher leave Chromium running."""
+        try:
+            self.close()
+        except Exception:  # a publisher from another thread cannot be closed here; the OS reaps it
+            log.warning("could not close a browser publisher at exit")
 
     def __enter__(self) -> BrowserPublisher:
         return self
@@ -320,7 +330,7 @@ class BrowserPublisher:
         responses: list[Response] = []
         failed: list[str] = []
         try:
-            page = self._ensure_page()
+            page = self._ensure_page(dl)
 
             def on_response(response: Response) -> None:
                 if "/CreateTweet" in response.url:
@@ -334,8 +344,11 @@ class BrowserPublisher:
             page.on("requestfailed", on_failed)
             try:
                 scope = self._open_composer(page, request, dl)
+                button = self._post_button(scope, dl)
+                # a trial click waits until the button is enabled and clickable without clicking it
+                button.click(trial=True, timeout=dl.left_ms(self.action_timeout_s))
                 submitted = True  # from the click on, the post may be live
-                self._post_button(scope, dl).click(timeout=dl.left_ms(self.action_timeout_s))
+                button.click(timeout=dl.left_ms(self.action_timeout_s))
                 return self._await_outcome(page, request, responses, failed, dl)
             finally:
                 if not page.is_closed():
@@ -603,7 +616,7 @@ class BrowserPublisher:
     def _read(self, what: str, fn: Any, default: Any) -> Any:
         dl = Deadline(self.op_timeout_s)
         try:
-            return fn(self._ensure_page(), dl)
+            return fn(self._ensure_page(dl), dl)
         except Abort as exc:
             log.warning("browser %s: %s", what, exc.result.message)
         except (OperationTimeout, PlaywrightTimeout, PlaywrightError) as exc:

@@ -45,3 +45,35 @@ def test_fault_posts_reset_and_bad_input(tmp_path: Path) -> None:
     state = SandboxState(tmp_path / "sandbox.sqlite3")
     assert state.posts() == [] and state.faults() == []
     state.close()
+
+
+def test_serve_prints_urls_and_credentials_and_stops_on_interrupt(tmp_path: Path) -> None:
+    import signal
+    import stat
+    import time
+
+    import httpx
+
+    env = {**os.environ, "XBOT_HOME": str(tmp_path), "COLUMNS": "250"}
+    code = "from xbot_pipeline.cli import main; main()"
+    session = tmp_path / "session.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "sandbox", "serve", "--port", "0", "--session-file", str(session)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any("session file" in line for line in lines):
+            lines.append(proc.stdout.readline())
+        text = "".join(lines)
+        url = text.split("X stand-in on ")[1].split()[0]
+        assert url.startswith("http://127.0.0.1:") and "API token for @xbot_demo: sbx-" in text
+        assert stat.S_IMODE(session.stat().st_mode) == 0o600
+        assert httpx.get(url + "/home", follow_redirects=False).status_code == 302
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
