@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from xbot_pipeline.publishing.base import Outcome, PostRequest, RootCause
 from xbot_pipeline.publishing.browser import BrowserPublisher
 from xbot_pipeline.sandbox.server import SandboxServer
+from xbot_pipeline.store.schema import system_events
 from xbot_pipeline_tests.fixtures.sandbox import chromium_descendants
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_chromium_left")]
@@ -140,7 +142,7 @@ def test_reads_timeline_metrics_and_followers(browser: BrowserPublisher, sandbox
 
 
 def test_session_file_is_private_and_no_secret_is_logged(
-    browser: BrowserPublisher, sandbox: SandboxServer, demo_session_file: Path, caplog
+    browser: BrowserPublisher, sandbox: SandboxServer, demo_session_file: Path, caplog, tracker, store
 ) -> None:
     caplog.set_level(logging.DEBUG)
     assert browser.publish(single("keeps the session")).outcome is Outcome.POSTED
@@ -148,9 +150,15 @@ def test_session_file_is_private_and_no_secret_is_logged(
     import json
 
     cookies = [c["value"] for c in json.loads(demo_session_file.read_text())["cookies"]]
-    sandbox.admin.inject("session_expired", next_n=1)
-    result = browser.publish(single("expired"))
-    assert all(c not in result.message and c not in caplog.text for c in cookies)
+    for kind in ("session_expired", "http_500", "automation"):
+        sandbox.admin.inject(kind, next_n=1)
+        result = browser.publish(single(f"secret check {kind}"))
+        tracker.track_error("publishing", result.error_type or "none", result.message, account_id="main")
+        assert all(c not in result.message for c in cookies)
+    assert all(c not in caplog.text for c in cookies)
+    with store.connect() as conn:
+        rows = [str(r[0]) for r in conn.execute(sa.select(system_events.c.event_data))]
+    assert len(rows) == 3 and not any(c in row for c in cookies for row in rows)
 
 
 def test_missing_session_file_is_rejected(sandbox: SandboxServer, tmp_path: Path) -> None:

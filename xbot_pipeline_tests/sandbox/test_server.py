@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,6 +47,13 @@ def test_state_survives_a_restart_and_reset_keeps_accounts(tmp_path: Path) -> No
         second.admin.reset()
         assert second.admin.posts() == []
         assert {a["handle"] for a in second.admin.accounts()} >= {"xbot_demo", "xbot_second", "xbot_third"}
+        second.admin.inject("hang", next_n=1, seconds=60)
+        with pytest.raises(httpx.ReadTimeout):
+            api_client(second).post("/2/tweets", json={"text": "hangs"}, timeout=0.5)
+        thread = second._thread
+        started = time.monotonic()  # stopping must not wait for the hung request
+    assert time.monotonic() - started < 5
+    assert thread is not None and not thread.is_alive()  # no server thread left behind
 
 
 def test_login_form_sets_cookies_and_logged_out_visits_go_to_login(sandbox: SandboxServer) -> None:
