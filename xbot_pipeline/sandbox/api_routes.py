@@ -181,7 +181,7 @@ def make_api_routes(sandbox: Sandbox) -> list[Route]:
         except ValueError:
             return _problem(400, "Invalid Request", "max_results must be a number", headers)
         fields = set(request.query_params.get("tweet.fields", "").split(",")) | {"referenced_tweets"}
-        posts = sandbox.state.posts(user, limit=limit)
+        posts = sandbox.state.posts(user, limit=limit, timeline=True)
         body: dict[str, Any] = {"data": [_tweet_json(sandbox, p, fields) for p in posts]} if posts else {}
         body["meta"] = {"result_count": len(posts)}
         if posts:

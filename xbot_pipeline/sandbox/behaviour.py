@@ -117,6 +117,8 @@ class Sandbox:
         remaining = int(headers["x-user-limit-24hour-remaining"])
         headers["x-user-limit-24hour-remaining"] = str(max(0, remaining - 1))
         kind = fault.kind if fault and fault.kind in ("missing_id", "drop") else "created"
+        if kind != "created" and fault and float(fault.params.get("hide_s", 0)) > 0:
+            self.state.hide(post["id"], float(fault.params["hide_s"]))
         return CreateDecision(kind, post=post, fault=fault, headers=headers)
 
     def metrics(self, post: dict[str, Any]) -> dict[str, int]:

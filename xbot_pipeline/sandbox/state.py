@@ -32,6 +32,7 @@ FAULT_KINDS = (
     "hang",  # api + web create: no answer for params.seconds (default 30), nothing created
     "missing_id",  # api + web create: created, answer without the id (web: no toast link either)
     "drop",  # api + web create: created, then the connection is dropped mid-answer
+    # (both take params.hide_s: the post stays off timelines that long, as when X's timeline lags)
     "duplicate",  # api + web create: rejected as duplicate content (403 / GraphQL code 187)
     "automation",  # api + web create: rejected with 226 ("looks automated")
     "session_expired",  # api: 401; web: logged out (redirect to login)
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS faults (
   remaining INTEGER, params TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS calls (user_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hidden (post_id TEXT PRIMARY KEY, until TEXT NOT NULL);
 """
 
 
@@ -203,9 +205,20 @@ class SandboxState:
             ).fetchone()
         return self._post(row) if row else None
 
-    def posts(self, account: Account | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-        """Posts newest first (one account's, or everyone's)."""
-        where, args = ("WHERE p.author_id = ?", [account.user_id]) if account else ("", [])
+    def hide(self, post_id: str, seconds: float) -> None:
+        """Keep a live post off timelines for a while (X's timelines lag behind the write)."""
+        until = _iso(self.clock.now() + timedelta(seconds=seconds))
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO hidden VALUES (?, ?)", (post_id, until))
+
+    def posts(
+        self, account: Account | None = None, limit: int = 1000, *, timeline: bool = False
+    ) -> list[dict[str, Any]]:
+        """Posts newest first (one account's, or everyone's); ``timeline`` leaves out hidden ones."""
+        where, args = ("WHERE p.author_id = ?", [account.user_id]) if account else ("WHERE 1 = 1", [])
+        if timeline:
+            where += " AND p.id NOT IN (SELECT post_id FROM hidden WHERE until > ?)"
+            args.append(_iso(self.clock.now()))
         with self._lock:
             rows = self._db.execute(
                 "SELECT p.*, a.handle, a.followers FROM posts p JOIN accounts a ON a.user_id = p.author_id "
@@ -322,5 +335,5 @@ class SandboxState:
     def reset(self) -> None:
         """Forget posts, faults and counters; keep accounts, tokens and sessions (see ``logout_all``)."""
         with self._lock:
-            for table in ("posts", "faults", "calls"):
+            for table in ("posts", "faults", "calls", "hidden"):
                 self._db.execute(f"DELETE FROM {table}")

@@ -87,7 +87,7 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
 
     async def home(request: Request) -> Response:
         def body(account: Account, alt: bool) -> str:
-            posts = "".join(article(p, None) for p in state.posts(account, limit=10))
+            posts = "".join(article(p, None) for p in state.posts(account, limit=10, timeline=True))
             timeline = f'<section aria-label="Timeline">{posts}</section>'
             return f"<h2>Home</h2>{composer('tweetButtonInline', alt=alt)}{timeline}"
 
@@ -106,7 +106,9 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
             return HTMLResponse("<h1>This account doesn’t exist</h1>", status_code=404)
 
         def body(account: Account, alt: bool) -> str:
-            posts = "".join(article(p, sandbox.metrics(p)) for p in state.posts(user, limit=50))
+            posts = "".join(
+                article(p, sandbox.metrics(p)) for p in state.posts(user, limit=50, timeline=True)
+            )
             return (
                 f'<h2 data-testid="UserName">@{escape(user.handle)}</h2>'
                 f'<a href="/{escape(user.handle)}/verified_followers">'

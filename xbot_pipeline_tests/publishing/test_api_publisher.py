@@ -86,6 +86,28 @@ def test_each_fault_gives_its_outcome(
     assert api.publish(single(f"after {kind}")).outcome is Outcome.POSTED
 
 
+def test_a_lagging_timeline_hides_the_post_until_it_catches_up(tmp_path) -> None:
+    from xbot_pipeline.clock import ManualClock
+
+    clock = ManualClock()
+    with SandboxServer(tmp_path / "x.sqlite3", clock=clock) as server:
+        server.admin.inject("missing_id", next_n=1, hide_s=120)
+        with ApiPublisher(server.api_url, server.account().token) as api:
+            result = api.publish(single("live but not yet listed"))
+            assert result.outcome is Outcome.POSTED_NO_ID
+            assert api.recent_posts() == []
+            clock.advance(121)
+            assert [p.text for p in api.recent_posts()] == ["live but not yet listed"]
+
+
+def test_another_account_posts_with_its_own_token(sandbox: SandboxServer) -> None:
+    with ApiPublisher(sandbox.api_url, sandbox.account("xbot_second").token) as api:
+        result = api.publish(single("from the second account"))
+    assert result.outcome is Outcome.POSTED
+    assert sandbox.admin.posts()[0]["author"] == "xbot_second"
+    assert sandbox.admin.posts(account="xbot_demo") == []
+
+
 def test_faults_for_another_account_do_not_fire(api: ApiPublisher, sandbox: SandboxServer) -> None:
     sandbox.admin.inject("http_500", prob=1.0, account="xbot_second")
     assert api.publish(single("not affected")).outcome is Outcome.POSTED

@@ -75,6 +75,8 @@ def test_thread_and_reply_land_in_order_with_parents(
         ("rate_limit", {"reset_s": 90}, Outcome.RETRYABLE, "rate_limited", 0),
         ("missing_id", {}, Outcome.POSTED, None, 1),  # id found on the profile page
         ("drop", {}, Outcome.POSTED, None, 1),  # answer cut, id found on the profile page
+        ("missing_id", {"hide_s": 60}, Outcome.POSTED_NO_ID, "missing_id", 1),  # the toast confirmed it
+        ("drop", {"hide_s": 60}, Outcome.UNKNOWN, "answer_lost", 1),  # nothing confirmed it
         ("duplicate", {}, Outcome.REJECTED, "duplicate_content", 0),
         ("automation", {}, Outcome.REJECTED, "automation_block", 0),
         ("session_expired", {}, Outcome.REJECTED, "session_expired", 0),
@@ -95,6 +97,8 @@ def test_each_fault_gives_its_outcome(
     assert len(posts) == created
     if outcome is Outcome.POSTED:
         assert result.tweet_id == posts[0]["id"]
+    if outcome in (Outcome.POSTED_NO_ID, Outcome.UNKNOWN):
+        assert result.tweet_id is None
     if kind == "rate_limit":
         assert result.root_cause is RootCause.RATE_LIMIT
         assert result.retry_after and result.retry_after > datetime.now(UTC) + timedelta(seconds=60)
