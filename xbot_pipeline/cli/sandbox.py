@@ -71,7 +71,7 @@ def serve(
 
 @sandbox_app.command()
 def reset(state: Path | None = typer.Option(None, "--state", help=STATE_HELP)) -> None:
-    """Forget every post, session and fault (accounts and tokens stay)."""
+    """Forget every post, fault and counter (accounts, tokens and logins stay)."""
     st = _open(state)
     st.reset()
     st.close()
