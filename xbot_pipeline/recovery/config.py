@@ -1,0 +1,22 @@
+"""Recovery configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RecoveryConfig:
+    stuck_after_s: float = 10 * 60  # a 'posting' row claimed longer ago than this is stuck
+    settle_s: float = 2 * 60  # after the last attempt, wait this long before trusting a timeline miss
+    timeline_limit: int = 100  # posts read per account per pass
+    missing_id_give_up_s: float = 7 * 24 * 3600  # stop looking for an id after this (the post stays 'posted')
+    journal_path: Path | None = None
+
+
+def fast_recovery_config(**changes: object) -> RecoveryConfig:
+    """Short waits for the fault campaign and simulations."""
+    from dataclasses import replace
+
+    return replace(RecoveryConfig(stuck_after_s=5, settle_s=1), **changes)

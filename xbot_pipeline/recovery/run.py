@@ -1,0 +1,289 @@
+"""``run_recovery``: fill in missing ids, settle unknown and stuck posts, half-open breakers, free leases.
+
+The rule that fixes the seed's "one tweet went out 5 times": a post whose fate is open is only requeued
+when the account's timeline, read completely back past the post's claim, does not have it, and only after
+a settle period. Anything found is marked posted with its id; every recovery marks the post's open errors
+recovered so recovery metrics measure something real.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from xbot_pipeline.clock import Clock
+from xbot_pipeline.events import EventTracker
+from xbot_pipeline.posting import breaker, journal
+from xbot_pipeline.posting.config import PostingConfig
+from xbot_pipeline.posting.outcomes import apply_published
+from xbot_pipeline.posting.reconcile import Timeline, certainly_absent, match_parts, read_timeline
+from xbot_pipeline.publishing.base import Publisher
+from xbot_pipeline.recovery.config import RecoveryConfig
+from xbot_pipeline.store import Store
+from xbot_pipeline.store.accounts import get_account
+from xbot_pipeline.store.attempts import attempts_for, resolve_open_attempts
+from xbot_pipeline.store.posts import posts_missing_id, posts_to_reconcile, set_fields, transition
+
+log = logging.getLogger("xbot_pipeline.recovery")
+COMPONENT = "recovery"
+
+
+@dataclass
+class RecoveryReport:
+    ids_filled: list[int] = field(default_factory=list)
+    reconciled_posted: list[int] = field(default_factory=list)
+    requeued: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    still_open: list[int] = field(default_factory=list)
+    breakers_half_open: list[str] = field(default_factory=list)
+    leases_released: int = 0
+    journal_replayed: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing changed and nothing is left open."""
+        return not (
+            self.ids_filled or self.reconciled_posted or self.requeued or self.failed or self.still_open
+        )
+
+    def summary(self) -> str:
+        return (
+            f"recovery: {len(self.ids_filled)} ids filled, {len(self.reconciled_posted)} found live, "
+            f"{len(self.requeued)} requeued, {len(self.failed)} failed, {len(self.still_open)} still open, "
+            f"{len(self.breakers_half_open)} breakers half-open, {self.leases_released} leases released"
+        )
+
+
+def run_recovery(
+    store: Store,
+    tracker: EventTracker,
+    publisher_for: Callable[[dict[str, Any]], Publisher],
+    *,
+    clock: Clock | None = None,
+    config: RecoveryConfig | None = None,
+    posting_config: PostingConfig | None = None,
+) -> RecoveryReport:
+    clock = clock or store.clock
+    config = config or RecoveryConfig()
+    posting_config = posting_config or PostingConfig()
+    report = RecoveryReport()
+    now = clock.now()
+    jpath = config.journal_path or posting_config.journal_path
+    if jpath is not None:
+        report.journal_replayed, _ = journal.replay(jpath, lambda e: apply_published(store, e))
+    try:
+        from xbot_pipeline.store.leases import release_expired_leases
+
+        report.leases_released = release_expired_leases(store)
+    except Exception as exc:
+        tracker.track_error(COMPONENT, "lease_release_failed", exc, "warning")
+    for account_id, pub in breaker.half_open_due(store, now):
+        report.breakers_half_open.append(f"{account_id}/{pub}")
+        tracker.track_event(
+            "circuit_breaker_half_open",
+            {"account_id": account_id, "publisher": pub},
+            component=COMPONENT,
+            account_id=account_id,
+            subject=breaker.subject(account_id, pub),
+        )
+
+    open_posts = posts_to_reconcile(store, now - timedelta(seconds=config.stuck_after_s))
+    missing = posts_missing_id(store)
+    by_account: dict[str, list[dict[str, Any]]] = {}
+    for post in open_posts + missing:
+        by_account.setdefault(post["account_id"], []).append(post)
+    for account_id, rows in sorted(by_account.items()):
+        account = get_account(store, account_id)
+        if account is None:
+            continue
+        publisher: Publisher | None = None
+        try:
+            publisher = publisher_for(account)
+            timeline = read_timeline(publisher, config.timeline_limit)
+            taken: set[str] = set()
+            for post in rows:
+                try:
+                    _recover_post(
+                        store, tracker, post, timeline, taken, clock, config, posting_config, report
+                    )
+                except Exception as exc:
+                    log.exception("recovering post %s failed", post["id"])
+                    tracker.track_error(
+                        COMPONENT,
+                        "recovery_failed",
+                        exc,
+                        "error",
+                        {"post_id": post["id"]},
+                        account_id=account_id,
+                        subject=f"post:{post['id']}",
+                    )
+                    report.still_open.append(post["id"])
+        except Exception as exc:
+            tracker.track_error(COMPONENT, "recovery_failed", exc, "error", {}, account_id=account_id)
+            report.still_open.extend(p["id"] for p in rows)
+        finally:
+            if publisher is not None:
+                with contextlib.suppress(Exception):
+                    publisher.close()
+    log.info(report.summary())
+    return report
+
+
+def _recover_post(
+    store: Store,
+    tracker: EventTracker,
+    post: dict[str, Any],
+    timeline: Timeline,
+    taken: set[str],
+    clock: Clock,
+    config: RecoveryConfig,
+    posting_config: PostingConfig,
+    report: RecoveryReport,
+) -> None:
+    now = clock.now()
+    subject = f"post:{post['id']}"
+    since = post.get("claimed_at") or post["created_at"]
+    attempts = attempts_for(store, post["id"])
+    if attempts:
+        since = min(since, min(a["started_at"] for a in attempts))
+    ids = match_parts(post, timeline, since, taken)
+    parts_n = len(ids)
+    found_all = all(ids)
+    if post["status"] == "posted":  # live, id missing
+        if ids and ids[0]:
+            values: dict[str, Any] = {"tweet_id": ids[0], "status_reason": None}
+            if post["kind"] == "thread":
+                values["tweet_ids"] = [i for i in ids if i] if not found_all else ids
+            set_fields(store, post["id"], now, **values)
+            _fill_attempt_id(store, post["id"], ids[0])
+            taken.update(i for i in ids if i)
+            tracker.track_event(
+                "post_id_recovered",
+                {"post_id": post["id"], "tweet_id": ids[0]},
+                component=COMPONENT,
+                account_id=post["account_id"],
+                subject=subject,
+            )
+            tracker.mark_recovered(subject=subject)
+            report.ids_filled.append(post["id"])
+            report.lines.append(f"post {post['id']}: id {ids[0]} filled in from the timeline")
+        elif (post.get("posted_at") or now) < now - timedelta(seconds=config.missing_id_give_up_s):
+            report.lines.append(f"post {post['id']}: id not found within the give-up window; left as posted")
+        else:
+            report.still_open.append(post["id"])
+        return
+    # 'unknown' or stuck 'posting'
+    if post["status"] == "posting" and claimer_alive(post.get("claimed_by")):
+        report.still_open.append(post["id"])
+        report.lines.append(f"post {post['id']}: still being posted by a live process")
+        return
+    if found_all:
+        entry = {
+            "post_id": post["id"],
+            "attempt_id": None,
+            "tweet_id": ids[0],
+            "tweet_ids": ids,
+            "at": now.isoformat(),
+        }
+        apply_published(store, entry)
+        resolve_open_attempts(store, post["id"], "posted", now, tweet_id=ids[0])
+        taken.update(ids)
+        tracker.track_event(
+            "post_reconciled",
+            {"post_id": post["id"], "tweet_id": ids[0], "was": post["status"]},
+            component=COMPONENT,
+            account_id=post["account_id"],
+            subject=subject,
+        )
+        tracker.mark_recovered(subject=subject)
+        report.reconciled_posted.append(post["id"])
+        report.lines.append(f"post {post['id']}: found live as {ids[0]} ({post['status']} -> posted)")
+        return
+    last = max([post.get("claimed_at") or post["created_at"], *(a["started_at"] for a in attempts)])
+    settled = last <= now - timedelta(seconds=config.settle_s)
+    if not settled or not certainly_absent(timeline, since):
+        report.still_open.append(post["id"])
+        why = "settling" if not settled else "timeline read cannot rule it out"
+        report.lines.append(f"post {post['id']}: {post['status']}, left open ({why})")
+        return
+    live = [i for i in ids if i]
+    extra: dict[str, Any] = {"tweet_ids": live} if live else {}
+    attempt_no = max([0, *(a["attempt_no"] for a in attempts)])
+    if attempt_no > posting_config.max_retries(post["kind"]):
+        reason = f"not on the timeline after {attempt_no} attempts; giving up"
+        if transition(store, post["id"], (post["status"],), "failed", now, status_reason=reason, **extra):
+            resolve_open_attempts(store, post["id"], "retryable", now, error_message="not on the timeline")
+            report.failed.append(post["id"])
+            tracker.mark_recovered(subject=subject)
+        return
+    reason = f"recovery: not on the timeline ({parts_n - len(live)} part(s) missing); requeued"
+    if transition(
+        store,
+        post["id"],
+        (post["status"],),
+        "retry_pending",
+        now,
+        status_reason=reason,
+        next_attempt_at=now,
+        claimed_at=None,
+        claimed_by=None,
+        **extra,
+    ):
+        resolve_open_attempts(
+            store, post["id"], "retryable", now, error_message="not on the timeline after settle"
+        )
+        tracker.track_event(
+            "post_requeued",
+            {"post_id": post["id"], "was": post["status"], "parts_live": len(live)},
+            "warning",
+            component=COMPONENT,
+            account_id=post["account_id"],
+            subject=subject,
+        )
+        tracker.mark_recovered(subject=subject)
+        report.requeued.append(post["id"])
+        report.lines.append(f"post {post['id']}: {reason}")
+
+
+def claimer_alive(claimed_by: str | None) -> bool:
+    """True when the row was claimed by a process on this host that is still running."""
+    host, _, rest = (claimed_by or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except OSError:
+        return False
+    try:  # a zombie (killed, not yet reaped) is dead
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _fill_attempt_id(store: Store, post_id: int, tweet_id: str) -> None:
+    import sqlalchemy as sa
+
+    from xbot_pipeline.store.schema import post_attempts
+
+    with store.begin() as conn:
+        conn.execute(
+            post_attempts.update()
+            .where(
+                post_attempts.c.post_id == post_id,
+                post_attempts.c.outcome == "posted_no_id",
+                post_attempts.c.tweet_id.is_(None),
+            )
+            .values(tweet_id=tweet_id)
+        )
+    _ = sa
