@@ -26,7 +26,7 @@ def names(store) -> list[str]:
 
 
 def test_opens_after_five_failures_and_doubles(store, tracker, clock):
-    for i in range(4):
+    for _i in range(4):
         assert breaker.record_failure(store, tracker, "a1", "api", clock.now(), POLICY, "500") == "closed"
     assert breaker.allow(store, "a1", "api", clock.now())[0]
     assert breaker.record_failure(store, tracker, "a1", "api", clock.now(), POLICY, "500") == "open"
