@@ -113,7 +113,7 @@ def run_error_analysis(
     recs = analysis.recommendations(frequency, recovery, root, report, planned, thresholds)
     patterns = analysis.error_patterns(frame, now)
     tracker.track_event(
-        "error_analysis",
+        "health_error_analysis",  # not error_*: analysis rows must never count as errors
         {
             "patterns": patterns,
             "rootCauses": root.to_dicts(),

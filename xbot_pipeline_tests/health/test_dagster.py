@@ -216,3 +216,30 @@ def test_failing_stuck_post_check_launches_recovery_once(
             )
         ]
     assert data["kind"] == "launch_recovery" and data["post_ids"] == [post_id]
+
+
+def test_scheduled_jobs_run_from_the_code_location(
+    store: Store,
+    xbot: XbotResource,
+    instance: dg.DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+) -> None:
+    """health_job and error_analysis_job as the schedules launch them (definitions from defs/)."""
+    from xbot_pipeline.definitions import defs
+
+    monkeypatch.setenv("XBOT_DATABASE_URL", database_url)
+    _unhealthy(store)
+    definitions = defs()
+    assert {s.name for s in definitions.schedules or []} >= {"health_schedule", "error_analysis_schedule"}
+    health = definitions.resolve_job_def("health_job").execute_in_process(instance=instance)
+    assert health.success
+    assert {e.check_name for e in health.get_asset_check_evaluations()} >= {
+        "health_score_ok",
+        "snapshot_fresh",
+    }
+    analysis = definitions.resolve_job_def("error_analysis_job").execute_in_process(instance=instance)
+    assert analysis.success
+    with store.connect() as conn:
+        types = {r[0] for r in conn.execute(sa.select(system_events.c.event_type).distinct())}
+    assert {"system_health_report", "health_error_analysis"} <= types
