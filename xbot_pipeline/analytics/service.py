@@ -105,11 +105,7 @@ def run_error_analysis(
     frame = errors.in_window(error_window(store, now) if error_frame is None else error_frame, now)
     attempts = q.read_attempts(store, now - timedelta(hours=24), now)
     root = analysis.failures_by_root_cause(attempts)
-    paused = {a["id"] for a in list_accounts(store) if a["status"] != "active"}
-    planned = analysis.plan_actions(
-        attempts, now, thresholds, paused_accounts=paused, open_breakers=q.open_breaker_accounts(store, now)
-    )
-    taken = [execute_action(store, tracker, a) for a in planned]
+    planned, taken = take_autonomous_actions(store, tracker, now, thresholds, attempts=attempts)
     recs = analysis.recommendations(frequency, recovery, root, report, planned, thresholds)
     patterns = analysis.error_patterns(frame, now)
     tracker.track_event(
@@ -124,6 +120,24 @@ def run_error_analysis(
         component="health",
     )
     return AnalysisResult(patterns, root, recs, taken)
+
+
+def take_autonomous_actions(
+    store: Store,
+    tracker: EventTracker,
+    now: datetime,
+    thresholds: HealthThresholds,
+    *,
+    attempts: pl.DataFrame | None = None,
+) -> tuple[list[analysis.PlannedAction], list[dict[str, Any]]]:
+    """Plan and execute the safe actions on the last action window of attempts (every health run)."""
+    if attempts is None:
+        attempts = q.read_attempts(store, now - timedelta(minutes=thresholds.action_window_minutes), now)
+    paused = {a["id"] for a in list_accounts(store) if a["status"] != "active"}
+    planned = analysis.plan_actions(
+        attempts, now, thresholds, paused_accounts=paused, open_breakers=q.open_breaker_accounts(store, now)
+    )
+    return planned, [execute_action(store, tracker, a) for a in planned]
 
 
 def execute_action(store: Store, tracker: EventTracker, action: analysis.PlannedAction) -> dict[str, Any]:

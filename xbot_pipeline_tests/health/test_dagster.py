@@ -243,3 +243,31 @@ def test_scheduled_jobs_run_from_the_code_location(
     with store.connect() as conn:
         types = {r[0] for r in conn.execute(sa.select(system_events.c.event_type).distinct())}
     assert {"system_health_report", "health_error_analysis"} <= types
+
+
+def test_health_run_pauses_an_account_after_repeated_session_failures(
+    store: Store, xbot: XbotResource, instance: dg.DagsterInstance
+) -> None:
+    from xbot_pipeline.store.accounts import get_account
+    from xbot_pipeline_tests.fixtures.health import add_attempt
+
+    now = store.clock.now()
+    post = add_post(store, "failed", now - timedelta(minutes=20), account_id="dave")
+    for i in range(3):
+        add_attempt(
+            store,
+            post,
+            now - timedelta(minutes=5 + i),
+            outcome="rejected",
+            root_cause="session",
+            account_id="dave",
+            attempt_no=i + 1,
+        )
+    result = materialize_health(instance=instance, xbot=xbot, include_analysis=False)
+    [mat] = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key == dg.AssetKey("system_health_report")
+    ]
+    assert mat.materialization.metadata["autonomous_actions"].value == 1
+    assert get_account(store, "dave")["status"] == "paused"

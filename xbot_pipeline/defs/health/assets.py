@@ -114,6 +114,7 @@ def system_health_report(
     )
     report = service.compute_health(store, now, thresholds, totals=totals)
     service.record_health_report(xbot.tracker, report, thresholds)
+    _planned, actions = service.take_autonomous_actions(store, xbot.tracker, now, thresholds)
     issues = "\n".join(f"- {i}" for i in report.critical_issues) or "- none"
     yield dg.Output(
         report,
@@ -124,6 +125,7 @@ def system_health_report(
             "posting_success_rate": dg.MetadataValue.float(report.posting_success_rate),
             "job_health": dg.MetadataValue.float(report.job_health),
             "critical_issues": dg.MetadataValue.int(len(report.critical_issues)),
+            "autonomous_actions": dg.MetadataValue.int(sum(1 for a in actions if a["executed"])),
             "report": dg.MetadataValue.md(
                 f"**Health {report.overall_health}/100**\n\n| term | value |\n|---|---|\n"
                 f"| error rate | {report.error_rate}/h ({report.errors_24h} errors) |\n"

@@ -74,9 +74,7 @@ def _recovery_job_defined() -> bool:
         return False
     for module in modules:
         for value in vars(module).values():
-            if getattr(value, "name", None) == "recovery_job" and isinstance(
-                value, dg.JobDefinition | dg.UnresolvedAssetJobDefinition
-            ):
+            if getattr(value, "name", None) == "recovery_job" and isinstance(value, dg.JobDefinition):
                 return True
     return False
 
