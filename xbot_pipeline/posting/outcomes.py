@@ -171,6 +171,8 @@ class OutcomeHandler:
             return line
 
     def _published(self, pub, post, attempt_id, result, now, line) -> PostLine:
+        """Journal first (fsynced), then the event, then the store: a kill or a store outage at any point
+        leaves enough behind for recovery, and no event is lost."""
         ids = [str(i) for i in result.tweet_ids if i]
         first = result.tweet_id or (ids[0] if ids else None)
         has_id = result.outcome is Outcome.POSTED and bool(first)
@@ -184,6 +186,21 @@ class OutcomeHandler:
         }
         if self.journal_path is not None:
             journal.append(self.journal_path, entry)
+        if has_id:
+            self.tracker.track_event(
+                "post_published",
+                {"post_id": post["id"], "tweet_id": first, "publisher": pub},
+                component=COMPONENT,
+                account_id=post["account_id"],
+                subject=f"post:{post['id']}",
+            )
+        else:
+            self._error(
+                post,
+                "post_missing_id",
+                f"post {post['id']} is live but its id was not captured: {result.message}",
+                "warning",
+            )
         try:
             apply_published(self.store, entry)
         except Exception as exc:
@@ -195,29 +212,21 @@ class OutcomeHandler:
             return line
         breaker.record_success(self.store, self.tracker, post["account_id"], pub, now)
         line.tweet_id = first if has_id else None
+        line.action = "posted" if has_id else "posted_no_id"
         if has_id:
-            line.action = "posted"
-            self.tracker.track_event(
-                "post_published",
-                {"post_id": post["id"], "tweet_id": first, "publisher": pub},
-                component=COMPONENT,
-                account_id=post["account_id"],
-                subject=f"post:{post['id']}",
-            )
             self.tracker.mark_recovered(subject=f"post:{post['id']}")
             self._handoff(post["id"])
-        else:
-            line.action = "posted_no_id"
-            self._error(
-                post,
-                "post_missing_id",
-                f"post {post['id']} is live but its id was not captured: {result.message}",
-                "warning",
-            )
         return line
 
     def _unknown(self, pub, post, attempt_id, result, now, line) -> PostLine:
         ids = [str(i) for i in result.tweet_ids if i]
+        self._error(
+            post,
+            "post_outcome_unknown",
+            result.message,
+            root_cause=str(result.root_cause),
+            publisher_error=result.error_type,
+        )
         with self.store.begin() as conn:
             finish_attempt(
                 self.store,
@@ -233,13 +242,6 @@ class OutcomeHandler:
             if ids:
                 values["tweet_ids"] = ids
             transition(self.store, post["id"], ("posting",), "unknown", now, conn=conn, **values)
-        self._error(
-            post,
-            "post_outcome_unknown",
-            result.message,
-            root_cause=str(result.root_cause),
-            publisher_error=result.error_type,
-        )
         self._maybe_browser_timeout(pub, post, result)
         breaker.record_failure(
             self.store, self.tracker, post["account_id"], pub, now, self.policy, result.message[:200]
@@ -253,6 +255,14 @@ class OutcomeHandler:
 
     def _retryable(self, publisher, pub, post, attempt_id, attempt_no, result, now, line) -> PostLine:
         root = str(result.root_cause or RootCause.UNKNOWN)
+        self._error(
+            post,
+            "post_failed",
+            result.message,
+            root_cause=root,
+            publisher_error=result.error_type,
+            attempt=attempt_no,
+        )
         finish_attempt(
             self.store,
             attempt_id,
@@ -261,14 +271,6 @@ class OutcomeHandler:
             error_type=result.error_type,
             root_cause=root,
             error_message=result.message,
-        )
-        self._error(
-            post,
-            "post_failed",
-            result.message,
-            root_cause=root,
-            publisher_error=result.error_type,
-            attempt=attempt_no,
         )
         self._maybe_browser_timeout(pub, post, result)
         if result.root_cause is RootCause.RATE_LIMIT and result.retry_after and result.retry_after > now:
@@ -352,6 +354,20 @@ class OutcomeHandler:
 
     def _rejected(self, publisher, pub, post, attempt_id, result, now, line) -> PostLine:
         root = result.root_cause or RootCause.UNKNOWN
+        account_id = post["account_id"]
+        if root is RootCause.AUTOMATION_BLOCK:
+            self._error(post, "automation_block", result.message)
+        elif root is RootCause.SESSION:
+            self._error(
+                post,
+                "session_expired",
+                f"{account_id}: session expired, account paused: {result.message}",
+                "critical",
+            )
+        else:
+            self._error(
+                post, "post_failed", result.message, root_cause=str(root), publisher_error=result.error_type
+            )
         finish_attempt(
             self.store,
             attempt_id,
@@ -361,11 +377,7 @@ class OutcomeHandler:
             root_cause=str(root),
             error_message=result.message,
         )
-        account_id = post["account_id"]
         if root is RootCause.DUPLICATE:
-            self._error(
-                post, "post_failed", result.message, root_cause=str(root), publisher_error=result.error_type
-            )
             found = self._find_live(publisher, post)
             if found:
                 return self._reconciled(pub, post, found, now, line, "after a duplicate answer")
@@ -378,7 +390,6 @@ class OutcomeHandler:
         if root is RootCause.AUTOMATION_BLOCK:
             until = now + timedelta(seconds=self.config.cooldown_s)
             start_cooldown(self.store, account_id, until, f"X error 226: {result.message}"[:500])
-            self._error(post, "automation_block", result.message, cooldown_until=until.isoformat())
             self.tracker.track_event(
                 "account_cooldown_started",
                 {"account_id": account_id, "until": until.isoformat()},
@@ -402,12 +413,6 @@ class OutcomeHandler:
             return line
         if root is RootCause.SESSION:
             pause_account(self.store, account_id, f"session expired: {result.message}"[:500])
-            self._error(
-                post,
-                "session_expired",
-                f"{account_id}: session expired, account paused: {result.message}",
-                "critical",
-            )
             reason = "account paused: the session expired (log in again, then `xbot` resume)"
             transition(
                 self.store,
@@ -421,9 +426,6 @@ class OutcomeHandler:
             )
             line.action, line.detail, line.stop_account = "blocked", reason, True
             return line
-        self._error(
-            post, "post_failed", result.message, root_cause=str(root), publisher_error=result.error_type
-        )
         reason = f"rejected: {result.message}"[:500]
         transition(self.store, post["id"], ("posting",), "failed_permanent", now, status_reason=reason)
         line.action, line.detail = "failed_permanent", reason
