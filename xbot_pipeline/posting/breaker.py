@@ -68,7 +68,9 @@ def _opened(
     )
 
 
-def allow(store: Store, account_id: str, publisher: str, now: datetime) -> tuple[bool, str]:
+def allow(
+    store: Store, account_id: str, publisher: str, now: datetime, probe_timeout_s: float = 300
+) -> tuple[bool, str]:
     """May a publish go through now? Returns (allowed, breaker state description)."""
     row = state_of(store, account_id, publisher)
     forced = row.get("forced_until")
@@ -86,12 +88,19 @@ def allow(store: Store, account_id: str, publisher: str, now: datetime) -> tuple
         row = state_of(store, account_id, publisher)
     if state == "half_open":
         probe = row.get("probe_started_at")
-        if probe is not None and probe < now - timedelta(minutes=15):  # the prober died: allow another
+        if probe is not None and probe < now - timedelta(seconds=probe_timeout_s):  # the prober died
             save_breaker(store, account_id, publisher, now, probe_started_at=None)
         if claim_probe(store, account_id, publisher, now):
             return True, "half_open (probe)"
         return False, "half_open (probe in flight)"
     return True, state
+
+
+def release_probe(store: Store, account_id: str, publisher: str, now: datetime) -> None:
+    """The probe ended without an outcome (deferred, lost the claim): let the next caller probe."""
+    row = load_breaker(store, account_id, publisher)
+    if row is not None and row["state"] == "half_open" and row.get("probe_started_at") is not None:
+        save_breaker(store, account_id, publisher, now, probe_started_at=None)
 
 
 def to_half_open(store: Store, account_id: str, publisher: str, now: datetime) -> bool:

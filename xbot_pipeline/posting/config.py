@@ -51,6 +51,7 @@ class PostingConfig:
     breaker_threshold: int = 5  # consecutive failures that open the breaker
     breaker_base_wait_s: float = 60
     breaker_max_wait_s: float = 8 * 60
+    breaker_probe_timeout_s: float = 5 * 60  # a half-open probe with no outcome by then is presumed dead
     dedup_window_s: float = 7 * 24 * 3600
     max_thread_parts: int = 25
     reconcile_window_s: float = 24 * 3600  # how far back a duplicate answer is matched on the timeline
@@ -82,9 +83,10 @@ def fast_config(**changes: Any) -> PostingConfig:
             per_run=10,
         ),
         stale_after_s={"single": 10 * 24 * 3600, "thread": 10 * 24 * 3600, "reply": 10 * 24 * 3600},
-        retry_ladder_s={"single": (0, 0, 0), "reply": (0, 0, 0), "thread": (0, 0, 0)},
+        retry_ladder_s={"single": (0.5, 1, 2), "reply": (0.5, 1, 2), "thread": (0.5, 1, 2)},
         cooldown_s=1,
         breaker_base_wait_s=0.5,
         breaker_max_wait_s=2,
+        breaker_probe_timeout_s=5,
     )
     return replace(base, **changes)

@@ -57,7 +57,7 @@ def apply_published(store: Store, entry: dict[str, Any]) -> bool:
     if post is None:
         return True
     ids = [str(i) for i in entry.get("tweet_ids") or [] if i]
-    first = entry.get("tweet_id") or (ids[0] if ids else None)
+    first = entry.get("tweet_id")  # None: live without (all) ids, recovery fills them in
     if post["status"] == "posted" and (post["tweet_id"] or not first):
         return True
     with store.begin() as conn:
@@ -174,8 +174,13 @@ class OutcomeHandler:
         """Journal first (fsynced), then the event, then the store: a kill or a store outage at any point
         leaves enough behind for recovery, and no event is lost."""
         ids = [str(i) for i in result.tweet_ids if i]
+        parts = post.get("parts") or [post["text"]]
+        if result.outcome is Outcome.POSTED_NO_ID and len(ids) + 1 < len(parts):
+            # a thread part went out without its id, the later parts were never sent: recovery finds
+            # the part on the timeline, then the thread continues from there
+            return self._unknown(pub, post, attempt_id, result, now, line, count_failure=False)
         first = result.tweet_id or (ids[0] if ids else None)
-        has_id = result.outcome is Outcome.POSTED and bool(first)
+        has_id = result.outcome is Outcome.POSTED and bool(first) and len(ids or [first]) >= len(parts)
         entry = {
             "post_id": post["id"],
             "attempt_id": attempt_id,
@@ -218,7 +223,7 @@ class OutcomeHandler:
             self._handoff(post["id"])
         return line
 
-    def _unknown(self, pub, post, attempt_id, result, now, line) -> PostLine:
+    def _unknown(self, pub, post, attempt_id, result, now, line, *, count_failure: bool = True) -> PostLine:
         ids = [str(i) for i in result.tweet_ids if i]
         self._error(
             post,
@@ -243,9 +248,10 @@ class OutcomeHandler:
                 values["tweet_ids"] = ids
             transition(self.store, post["id"], ("posting",), "unknown", now, conn=conn, **values)
         self._maybe_browser_timeout(pub, post, result)
-        breaker.record_failure(
-            self.store, self.tracker, post["account_id"], pub, now, self.policy, result.message[:200]
-        )
+        if count_failure:
+            breaker.record_failure(
+                self.store, self.tracker, post["account_id"], pub, now, self.policy, result.message[:200]
+            )
         line.action = "unknown"
         return line
 

@@ -126,6 +126,12 @@ def run_posting(
     handler = OutcomeHandler(store, tracker, clock, config, jpath, list(on_published), run_id)
     if jpath is not None:
         report.journal_replayed = handler.replay_journal()
+    try:  # a killed run's browser lease must not hold this run up until it expires
+        from xbot_pipeline.recovery.leases import release_dead_holders
+
+        release_dead_holders(store)
+    except Exception as exc:
+        log.warning("could not free dead leases: %s", exc)
     try:
         accounts = list_accounts(store)
     except Exception as exc:
@@ -231,7 +237,9 @@ def _run_account(
             if not allowed:
                 report.lines.append(PostLine(post["id"], account_id, post["kind"], "deferred", why))
                 continue
-            ok, state = breaker.allow(store, account_id, pub_name, clock.now())
+            ok, state = breaker.allow(
+                store, account_id, pub_name, clock.now(), config.breaker_probe_timeout_s
+            )
             report.breakers[f"{account_id}/{pub_name}"] = state
             if not ok:
                 report.lines.append(
@@ -243,6 +251,8 @@ def _run_account(
                 pub_name = getattr(publisher, "name", pub_name)
             line = _publish_one(store, tracker, publisher, post, clock, config, handler, holder)
             report.lines.append(line)
+            if "probe" in state and line.action in ("deferred", "not_claimed"):
+                breaker.release_probe(store, account_id, pub_name, clock.now())
             if line.action in ("posted", "posted_no_id", "unknown", "reconciled"):
                 budget.record(post["kind"], clock.now())
                 published += 1

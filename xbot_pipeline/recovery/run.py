@@ -25,6 +25,8 @@ from xbot_pipeline.posting.outcomes import apply_published
 from xbot_pipeline.posting.reconcile import Timeline, certainly_absent, match_parts, read_timeline
 from xbot_pipeline.publishing.base import Publisher
 from xbot_pipeline.recovery.config import RecoveryConfig
+from xbot_pipeline.recovery.leases import release_dead_holders
+from xbot_pipeline.recovery.liveness import holder_alive
 from xbot_pipeline.store import Store
 from xbot_pipeline.store.accounts import get_account
 from xbot_pipeline.store.attempts import attempts_for, resolve_open_attempts
@@ -81,7 +83,7 @@ def run_recovery(
     try:
         from xbot_pipeline.store.leases import release_expired_leases
 
-        report.leases_released = release_expired_leases(store)
+        report.leases_released = release_expired_leases(store) + release_dead_holders(store)
     except Exception as exc:
         tracker.track_error(COMPONENT, "lease_release_failed", exc, "warning")
     for account_id, pub in breaker.half_open_due(store, now):
@@ -149,18 +151,20 @@ def _recover_post(
 ) -> None:
     now = clock.now()
     subject = f"post:{post['id']}"
-    since = post.get("claimed_at") or post["created_at"]
     attempts = attempts_for(store, post["id"])
-    if attempts:
-        since = min(since, min(a["started_at"] for a in attempts))
+    # parts posted by earlier, settled attempts are in tweet_ids already: look back to the first open one
+    open_attempts = [
+        a["started_at"] for a in attempts if a["outcome"] in ("pending", "unknown", "posted_no_id")
+    ]
+    since = min(open_attempts) if open_attempts else (post.get("claimed_at") or post["created_at"])
     ids = match_parts(post, timeline, since, taken)
     parts_n = len(ids)
     found_all = all(ids)
     if post["status"] == "posted":  # live, id missing
-        if ids and ids[0]:
+        if found_all:
             values: dict[str, Any] = {"tweet_id": ids[0], "status_reason": None}
             if post["kind"] == "thread":
-                values["tweet_ids"] = [i for i in ids if i] if not found_all else ids
+                values["tweet_ids"] = ids
             set_fields(store, post["id"], now, **values)
             _fill_attempt_id(store, post["id"], ids[0])
             taken.update(i for i in ids if i)
@@ -253,22 +257,10 @@ def _recover_post(
 
 
 def claimer_alive(claimed_by: str | None) -> bool:
-    """True when the row was claimed by a process on this host that is still running."""
-    host, _, rest = (claimed_by or "").partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except OSError:
-        return False
-    try:  # a zombie (killed, not yet reaped) is dead
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
+    """True when the row was claimed by another process on this host that is still running."""
+    return holder_alive(claimed_by) is True and not (claimed_by or "").startswith(
+        f"{socket.gethostname()}:{os.getpid()}:"
+    )
 
 
 def _fill_attempt_id(store: Store, post_id: int, tweet_id: str) -> None:

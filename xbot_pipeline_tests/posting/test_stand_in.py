@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from xbot_pipeline.posting.config import fast_config
@@ -43,6 +45,7 @@ def test_api_faults_end_exactly_once(store, tracker, sandbox):
     for _ in range(6):
         run_posting(store, tracker, pf, config=config)
         run_recovery(store, tracker, pf, config=rconfig, posting_config=config)
+        time.sleep(0.6)  # the fast retry ladder starts at 0.5 s
     rows = list_posts(store)
     live = timeline_texts(sandbox)
     assert len(live) == len(set(live))
