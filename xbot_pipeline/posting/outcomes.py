@@ -361,6 +361,8 @@ class OutcomeHandler:
     def _rejected(self, publisher, pub, post, attempt_id, result, now, line) -> PostLine:
         root = result.root_cause or RootCause.UNKNOWN
         account_id = post["account_id"]
+        live = [str(i) for i in result.tweet_ids if i]  # thread parts that did go out: never lose them
+        extra: dict[str, Any] = {"tweet_ids": live} if live else {}
         if root is RootCause.AUTOMATION_BLOCK:
             self._error(post, "automation_block", result.message)
         elif root is RootCause.SESSION:
@@ -387,10 +389,12 @@ class OutcomeHandler:
             found = self._find_live(publisher, post)
             if found:
                 return self._reconciled(pub, post, found, now, line, "after a duplicate answer")
-            reason = f"X rejected it as duplicate content and it is not on the timeline: {result.message}"[
-                :500
-            ]
-            transition(self.store, post["id"], ("posting",), "failed_permanent", now, status_reason=reason)
+            partial = f" ({len(live)} part(s) live, kept)" if live else ""
+            reason = f"X rejected it as duplicate content, not on the timeline{partial}: {result.message}"
+            reason = reason[:500]
+            transition(
+                self.store, post["id"], ("posting",), "failed_permanent", now, status_reason=reason, **extra
+            )
             line.action, line.detail = "failed_permanent", reason
             return line
         if root is RootCause.AUTOMATION_BLOCK:
@@ -411,6 +415,7 @@ class OutcomeHandler:
                 "blocked",
                 now,
                 status_reason=reason,
+                **extra,
                 claimed_at=None,
                 claimed_by=None,
                 next_attempt_at=until,
@@ -427,12 +432,15 @@ class OutcomeHandler:
                 "blocked",
                 now,
                 status_reason=reason,
+                **extra,
                 claimed_at=None,
                 claimed_by=None,
             )
             line.action, line.detail, line.stop_account = "blocked", reason, True
             return line
         reason = f"rejected: {result.message}"[:500]
-        transition(self.store, post["id"], ("posting",), "failed_permanent", now, status_reason=reason)
+        transition(
+            self.store, post["id"], ("posting",), "failed_permanent", now, status_reason=reason, **extra
+        )
         line.action, line.detail = "failed_permanent", reason
         return line

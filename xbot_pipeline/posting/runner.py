@@ -60,7 +60,10 @@ def main(argv: list[str]) -> int:
                 config=recovery_config,
                 posting_config=posting_config,
             )
-            print(json.dumps({"mode": mode, "summary": rep.summary(), "quiet": rep.quiet, "lines": rep.lines}), flush=True)
+            print(
+                json.dumps({"mode": mode, "summary": rep.summary(), "quiet": rep.quiet, "lines": rep.lines}),
+                flush=True,
+            )
     store.dispose()
     return 0
 

@@ -223,9 +223,24 @@ def _recover_post(
     if attempt_no > posting_config.max_retries(post["kind"]):
         reason = f"not on the timeline after {attempt_no} attempts; giving up"
         if transition(store, post["id"], (post["status"],), "failed", now, status_reason=reason, **extra):
-            resolve_open_attempts(store, post["id"], "retryable", now, error_message="not on the timeline")
+            resolve_open_attempts(
+                store,
+                post["id"],
+                "retryable",
+                now,
+                error_type="not_on_timeline",
+                error_message="not on the timeline",
+            )
             report.failed.append(post["id"])
-            tracker.mark_recovered(subject=subject)
+            tracker.track_error(
+                COMPONENT,
+                "post_failed",
+                f"post {post['id']}: {reason}",
+                "error",
+                {"post_id": post["id"], "attempts": attempt_no},
+                account_id=post["account_id"],
+                subject=subject,
+            )
         return
     reason = f"recovery: not on the timeline ({parts_n - len(live)} part(s) missing); requeued"
     if transition(
@@ -241,7 +256,12 @@ def _recover_post(
         **extra,
     ):
         resolve_open_attempts(
-            store, post["id"], "retryable", now, error_message="not on the timeline after settle"
+            store,
+            post["id"],
+            "retryable",
+            now,
+            error_type="not_on_timeline",
+            error_message="not on the timeline after settle",
         )
         tracker.track_event(
             "post_requeued",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from xbot_pipeline.posting.config import fast_config
@@ -45,7 +43,7 @@ def test_api_faults_end_exactly_once(store, tracker, sandbox):
     for _ in range(6):
         run_posting(store, tracker, pf, config=config)
         run_recovery(store, tracker, pf, config=rconfig, posting_config=config)
-        time.sleep(0.6)  # the fast retry ladder starts at 0.5 s
+        store.clock.advance(5)  # past the fast retry ladder's next step
     rows = list_posts(store)
     live = timeline_texts(sandbox)
     assert len(live) == len(set(live))
@@ -54,7 +52,12 @@ def test_api_faults_end_exactly_once(store, tracker, sandbox):
         if row["status"] == "posted":
             assert by_text[row["text"]]["id"] == row["tweet_id"]
         else:
-            assert row["status"] == "failed_permanent" and "duplicate" in row["status_reason"]
+            assert row["status"] == "failed_permanent", (
+                row["status"],
+                row["status_reason"],
+                row["next_attempt_at"],
+            )
+            assert "duplicate" in row["status_reason"]
             assert row["text"] not in by_text
     assert sum(r["status"] == "posted" for r in rows) == 5
 
