@@ -68,8 +68,8 @@ COLUMNS = [
     "event_data",
     "severity",
     "created_at",
-    "component",
-    "error_type",
+    "event_component",
+    "event_error_type",
     "fingerprint",
     "account_id",
     "subject",
@@ -184,8 +184,8 @@ def synth(rows: int, window_rows: int, now: datetime, seed: int = 7) -> pl.DataF
         .then(pl.lit("error"))
         .otherwise(pl.lit("info")),
         created_at=ts,
-        component=pl.when("is_error").then("component"),
-        error_type=pl.when("is_error").then("etype"),
+        event_component=pl.when("is_error").then("component"),
+        event_error_type=pl.when("is_error").then("etype"),
         fingerprint=pl.when("is_error").then(
             pl.format("{}{}{}", "component", "etype", "msg").hash().cast(pl.String).str.slice(0, 16)
         ),
@@ -268,20 +268,20 @@ def assets_run(store: Store, now: datetime, cache: Path | None = None) -> tuple:
 
 
 DUCK_FREQ = """
-SELECT component, error_type, count(*) AS count, min(created_at) AS first_seen, max(created_at) AS last_seen,
+SELECT event_component AS component, event_error_type AS error_type, count(*) AS count, min(created_at) AS first_seen, max(created_at) AS last_seen,
        bool_or(severity = 'critical') AS critical, count(DISTINCT account_id) AS accounts,
        list(bucket ORDER BY bucket) AS buckets
 FROM (SELECT *, 23 - floor(epoch_us($now::TIMESTAMPTZ - created_at) / 3600000000)::INT AS bucket
       FROM {src} WHERE is_error AND created_at > $now::TIMESTAMPTZ - INTERVAL 24 HOURS AND created_at <= $now::TIMESTAMPTZ)
-GROUP BY component, error_type ORDER BY count DESC
+GROUP BY 1, 2 ORDER BY count DESC
 """
 DUCK_REC = """
-SELECT component, error_type, count(*) AS errors, count(*) FILTER (recovered) AS recovered,
+SELECT event_component AS component, event_error_type AS error_type, count(*) AS errors, count(*) FILTER (recovered) AS recovered,
        round(100.0 * count(*) FILTER (recovered) / count(*), 2) AS recovery_rate,
        median(recovery_time_ms / 1000.0) FILTER (recovered) AS median_recovery_s,
        quantile_cont(recovery_time_ms / 1000.0, 0.9) FILTER (recovered) AS p90_recovery_s
 FROM {src} WHERE is_error AND created_at > $now::TIMESTAMPTZ - INTERVAL 24 HOURS AND created_at <= $now::TIMESTAMPTZ
-GROUP BY component, error_type
+GROUP BY 1, 2
 """
 DUCK_JOBS = """
 SELECT count(*) FILTER (event_type = 'job_run_succeeded'), count(*) FILTER (event_type = 'job_run_failed')
@@ -398,9 +398,7 @@ def bench_backend(
             with store.connect() as conn:
 
                 def seed() -> None:
-                    for i, q in enumerate(SEED_SQL):
-                        if i == 0:  # the store's own component/error_type columns shadow the aliases
-                            q = q.replace("GROUP BY component, error_type", "GROUP BY 1, 2")
+                    for q in SEED_SQL:
                         cur = conn.connection.dbapi_connection.cursor()  # no parameters: '%' stays literal
                         cur.execute(q)
                         cur.fetchall()

@@ -133,7 +133,7 @@ def _error_rules(
         key = f"critical:{event['fingerprint'] or event['event_type']}"
         silenced = bool(event["account_id"] and event["account_id"] in inhibited_accounts)
         text = (
-            f"Critical error in {event['component']}: {event['error_type']}: "
+            f"Critical error in {event['event_component']}: {event['event_error_type']}: "
             f"{str(data.get('error_message', ''))[:300]}"
             + (f" (account {event['account_id']})" if event["account_id"] else "")
         )
@@ -141,8 +141,8 @@ def _error_rules(
             tracker.track_event(
                 "critical_error_alert",
                 {
-                    "component": event["component"],
-                    "error_type": event["error_type"],
+                    "component": event["event_component"],
+                    "error_type": event["event_error_type"],
                     "source_event_id": event["id"],
                     "silenced": silenced,
                 },
@@ -156,7 +156,7 @@ def _error_rules(
     # the seed's every-5th occurrence of a component + error type (counters persisted, not in memory)
     per_key: dict[str, int] = {}
     for event in errors:
-        k = f"{event['component']}|{event['error_type']}"
+        k = f"{event['event_component']}|{event['event_error_type']}"
         per_key[k] = per_key.get(k, 0) + 1
     counters, crossed = every_nth(state.get("counters", {}), per_key, 5)
     for k in crossed:

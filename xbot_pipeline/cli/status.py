@@ -20,6 +20,11 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print machine-rea
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))
         return
+    print_status(summary)
+
+
+def print_status(summary: dict) -> None:
+    """The tables of ``xbot status`` (also printed at the end of ``xbot demo``)."""
     queue = Table(title="Queue", show_edge=False)
     for col in ("account", "status", "posts"):
         queue.add_column(col)
@@ -54,5 +59,6 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print machine-rea
     else:
         console.print("Health: no report yet (materialize system_health_report)")
     console.print(
-        f"Errors in the last 24 h: {summary['errors_24h']}; spooled events: {summary['spooled_events']}"
+        f"Errors in the last 24 h: {summary['errors_24h']}; "
+        f"spooled events: {summary.get('spooled_events', 0)}"
     )

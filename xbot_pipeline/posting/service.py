@@ -37,14 +37,15 @@ def posting_pass(
     )
 
 
-def recovery_pass(runtime: Runtime) -> RecoveryReport:
+def recovery_pass(runtime: Runtime, **changes: Any) -> RecoveryReport:
+    """One recovery pass; ``changes`` override ``RecoveryConfig`` fields (e.g. ``settle_s``)."""
     publisher_for = publisher_for_settings(runtime.settings, clock=runtime.clock, tracker=runtime.tracker)
     return run_recovery(
         runtime.store,
         runtime.tracker,
         publisher_for,
         clock=runtime.clock,
-        config=recovery_config_for(runtime),
+        config=replace(recovery_config_for(runtime), **changes),
         posting_config=posting_config_for(runtime),
     )
 

@@ -93,3 +93,13 @@ def update_limits(store: Store, account_id: str, limits: dict[str, Any]) -> None
             .where(accounts.c.id == account_id)
             .values(limits=limits, updated_at=store.clock.now())
         )
+
+
+def set_publisher(store: Store, account_id: str, publisher: str) -> None:
+    """Switch how an account publishes (``browser`` or ``api``); its queue and history stay."""
+    with store.begin() as conn:
+        conn.execute(
+            accounts.update()
+            .where(accounts.c.id == account_id)
+            .values(publisher=publisher, updated_at=store.clock.now())
+        )

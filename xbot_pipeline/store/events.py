@@ -12,26 +12,27 @@ from sqlalchemy.engine import Connection
 
 from xbot_pipeline.store.schema import system_events
 
-EVENT_COLUMNS = (
-    "event_uid",
-    "event_type",
-    "event_data",
-    "severity",
-    "created_at",
-    "component",
-    "error_type",
-    "fingerprint",
-    "account_id",
-    "subject",
-    "is_error",
-)
+# table column -> key in a tracker/spool record
+EVENT_COLUMNS = {
+    "event_uid": "event_uid",
+    "event_type": "event_type",
+    "event_data": "event_data",
+    "severity": "severity",
+    "created_at": "created_at",
+    "event_component": "component",
+    "event_error_type": "error_type",
+    "fingerprint": "fingerprint",
+    "account_id": "account_id",
+    "subject": "subject",
+    "is_error": "is_error",
+}
 
 
 def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Insert events, silently skipping any whose ``event_uid`` is stored already. Returns rows inserted."""
     if not rows:
         return 0
-    values = [{k: row.get(k) for k in EVENT_COLUMNS} for row in rows]
+    values = [{col: row.get(key) for col, key in EVENT_COLUMNS.items()} for row in rows]
     for v in values:
         v["is_error"] = bool(v["is_error"])
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -55,8 +56,8 @@ def mark_recovered(
     filters = [system_events.c.is_error.is_(True), system_events.c.recovered.is_(False)]
     for column, value in (
         (system_events.c.subject, subject),
-        (system_events.c.component, component),
-        (system_events.c.error_type, error_type),
+        (system_events.c.event_component, component),
+        (system_events.c.event_error_type, error_type),
         (system_events.c.account_id, account_id),
         (system_events.c.fingerprint, fingerprint),
     ):

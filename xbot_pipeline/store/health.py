@@ -113,8 +113,8 @@ def _error_columns(conn: Connection) -> list[sa.ColumnElement[Any]]:
         _col(conn, c.created_at),
         c.event_type,
         c.severity,
-        c.component,
-        c.error_type,
+        c.event_component.label("component"),
+        c.event_error_type.label("error_type"),
         c.fingerprint,
         c.account_id,
         c.subject,
@@ -280,9 +280,9 @@ def error_counts(store: Store, since: datetime, until: datetime) -> pl.DataFrame
     c = system_events.c
     with store.connect() as conn:
         rows = conn.execute(
-            sa.select(c.component, c.error_type, sa.func.count())
+            sa.select(c.event_component, c.event_error_type, sa.func.count())
             .where(c.created_at >= since, c.created_at < until, c.is_error.is_(True))
-            .group_by(c.component, c.error_type)
+            .group_by(c.event_component, c.event_error_type)
         ).all()
     return pl.DataFrame(
         [tuple(r) for r in rows],
@@ -348,8 +348,8 @@ EVENT_EXPORT_SCHEMA: dict[str, Any] = {
     "severity": pl.String,
     "created_at": UTC_TS,
     "event_uid": pl.String,
-    "component": pl.String,
-    "error_type": pl.String,
+    "event_component": pl.String,
+    "event_error_type": pl.String,
     "fingerprint": pl.String,
     "account_id": pl.String,
     "subject": pl.String,
@@ -373,8 +373,8 @@ def export_events(
             c.severity,
             _col(conn, c.created_at),
             c.event_uid,
-            c.component,
-            c.error_type,
+            c.event_component,
+            c.event_error_type,
             c.fingerprint,
             c.account_id,
             c.subject,

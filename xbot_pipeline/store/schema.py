@@ -119,8 +119,10 @@ system_events = sa.Table(
     sa.Column("severity", sa.String(16), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("event_uid", sa.String(32), nullable=False, unique=True),  # dedups spool replays
-    sa.Column("component", sa.String(64)),
-    sa.Column("error_type", sa.String(64)),
+    # Not "component"/"error_type": the seed's queries alias event_data keys to those names and GROUP BY
+    # them; a real column of the same name would win over the alias and Postgres would reject the query.
+    sa.Column("event_component", sa.String(64)),
+    sa.Column("event_error_type", sa.String(64)),
     sa.Column("fingerprint", sa.String(16)),
     sa.Column("account_id", sa.String(64)),
     sa.Column("subject", sa.String(64)),  # what the event is about, e.g. "post:42", for recovery marking
@@ -133,7 +135,7 @@ system_events = sa.Table(
     sa.Index("ix_system_events_severity_created", "severity", "created_at"),
     sa.Index("ix_system_events_created", "created_at"),
     sa.Index("ix_system_events_fingerprint", "fingerprint", "created_at"),
-    sa.Index("ix_system_events_errors_open", "is_error", "recovered", "component", "error_type"),
+    sa.Index("ix_system_events_errors_open", "is_error", "recovered", "event_component", "event_error_type"),
     sa.Index("ix_system_events_subject", "subject"),
 )
 
@@ -192,4 +194,98 @@ kv_state = sa.Table(
     sa.Column("key", sa.String(256), primary_key=True),
     sa.Column("value", JSONType, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# -- learning (migration 0004) ------------------------------------------------------------------------
+# Each horizon of a post is measured once (append-only); 'adhoc' reads may repeat.
+sa.Index(
+    "ux_post_metrics_once",
+    post_metrics.c.post_id,
+    post_metrics.c.horizon,
+    unique=True,
+    sqlite_where=sa.text("horizon != 'adhoc'"),
+    postgresql_where=sa.text("horizon != 'adhoc'"),
+)
+
+# Drafts a quality gate refused before they reached the queue, with the reason.
+content_rejections = sa.Table(
+    "content_rejections",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("generator", sa.String(64), nullable=False),
+    sa.Column("gate", sa.String(32), nullable=False),  # length|near_duplicate|banned_phrase|thread_shape|...
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("similar_post_id", sa.Integer),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_content_rejections_account_created", "account_id", "created_at"),
+    sa.Index("ix_content_rejections_gate_created", "gate", "created_at"),
+)
+
+# How the planner chose each planned post: arms, their probabilities and the choice set (for IPS).
+plan_decisions = sa.Table(
+    "plan_decisions",
+    metadata,
+    sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id"), primary_key=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("policy", sa.String(32), nullable=False),
+    sa.Column("generator", sa.String(64), nullable=False),
+    sa.Column("hour", sa.Integer, nullable=False),
+    sa.Column("p_generator", sa.Float, nullable=False),
+    sa.Column("p_hour", sa.Float, nullable=False),
+    sa.Column("propensity", sa.Float, nullable=False),
+    sa.Column("generators", JSONType, nullable=False),  # the generator arms that could be chosen
+    sa.Column("hours", JSONType, nullable=False),  # the hour slots that were free
+    sa.Column("planned_at", UTCDateTime, nullable=False),
+    sa.Index("ix_plan_decisions_account_planned", "account_id", "planned_at"),
+)
+
+# One row per published post: its arms (hour from posted_at) and, once measured, its 24 h reward.
+post_rewards = sa.Table(
+    "post_rewards",
+    metadata,
+    sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id"), primary_key=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("generator", sa.String(64)),
+    sa.Column("hour", sa.Integer, nullable=False),  # UTC hour of posted_at
+    sa.Column("posted_at", UTCDateTime, nullable=False),
+    sa.Column("propensity", sa.Float),
+    sa.Column("horizon", sa.String(8), nullable=False, server_default="24h"),
+    sa.Column("impressions", sa.Integer),
+    sa.Column("engagements", sa.Integer),  # likes + reposts + replies
+    sa.Column("engagement_rate", sa.Float),
+    sa.Column("reward", sa.Float),  # in [0, 1]; NULL until measured
+    sa.Column("success", sa.Boolean),  # the seed's line: engagement rate > 3 %
+    sa.Column("measured_at", UTCDateTime),
+    sa.Column("applied_at", UTCDateTime),  # folded into bandit_arms
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_post_rewards_account_applied", "account_id", "applied_at"),
+)
+
+# The persisted Beta posteriors (generator arms and hour-of-day arms), discounted over time.
+bandit_arms = sa.Table(
+    "bandit_arms",
+    metadata,
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("family", sa.String(16), primary_key=True),  # generator | hour
+    sa.Column("arm", sa.String(64), primary_key=True),
+    sa.Column("alpha", sa.Float, nullable=False),
+    sa.Column("beta", sa.Float, nullable=False),
+    sa.Column("n_eff", sa.Float, nullable=False, server_default="0"),  # discounted observation count
+    sa.Column("observations", sa.Integer, nullable=False, server_default="0"),  # undiscounted
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("alpha > 0 AND beta > 0", name="positive"),
+)
+
+follower_snapshots = sa.Table(
+    "follower_snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("collected_at", UTCDateTime, nullable=False),
+    sa.Column("followers", sa.Integer, nullable=False),
+    sa.Index("ix_follower_snapshots_account_collected", "account_id", "collected_at"),
 )

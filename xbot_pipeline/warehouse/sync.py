@@ -31,10 +31,8 @@ from xbot_pipeline.warehouse.snapshot import (
     write_upsert,
 )
 
-# The seed's first query groups by its aliases ``component`` and ``error_type``; a table column of the
-# same name would win over the alias (SQL standard, DuckDB and Postgres alike) and the query would fail.
-# So the snapshot names those two columns differently; the values are also in event_data.
-EVENT_RENAMES = {"component": "event_component", "error_type": "event_error_type"}
+# Like the store, the snapshot's system_events calls its columns ``event_component``/``event_error_type``:
+# the seed's first query groups by the aliases ``component``/``error_type``, which a real column would shadow.
 JSON_COLUMNS = {"system_events": ["event_data"], "posts": ["parts", "tweet_ids"]}
 BATCH = 250_000
 
@@ -55,13 +53,13 @@ def sync_snapshot(
     with open_for_write(path) as con:
         if table_exists(con, "system_events"):
             hwm = int(run_sql(con, "SELECT coalesce(max(id), 0) FROM system_events")[0][0])
-            fresh = q.export_events(store, after_id=hwm, since=now - overlap).rename(EVENT_RENAMES)
+            fresh = q.export_events(store, after_id=hwm, since=now - overlap)
             write_upsert(con, "system_events", fresh, "id", JSON_COLUMNS["system_events"])
             _refresh_recoveries(con, store, now - resync)
         else:
             after = 0
             while True:
-                batch = q.export_events(store, after_id=after, limit=BATCH).rename(EVENT_RENAMES)
+                batch = q.export_events(store, after_id=after, limit=BATCH)
                 if after == 0 or batch.height:
                     write_append(con, "system_events", batch, JSON_COLUMNS["system_events"])
                 if batch.height < BATCH:

@@ -15,7 +15,6 @@ import duckdb
 import polars as pl
 import pytest
 import sqlalchemy as sa
-from psycopg.errors import GroupingError
 
 from xbot_pipeline.analytics import service
 from xbot_pipeline.analytics.config import HealthThresholds
@@ -150,20 +149,10 @@ def test_seed_queries_same_answers_on_snapshot_and_store(
     assert len(duck["health"]) == 2 and duck["health"][0][0] != "100"
     assert len(duck["critical"]) == 1 and any("error rate" in i.lower() for i in duck["critical"][0][0])
     if store.dialect == "postgresql":
-        pg = {
-            name: _normalise(name, _pg_rows(store, sql))
-            for name, sql in SEED_QUERIES.items()
-            if name != "error_frequency"
-        }
-        assert pg == {k: v for k, v in duck.items() if k != "error_frequency"}
+        pg = {name: _normalise(name, _pg_rows(store, sql)) for name, sql in SEED_QUERIES.items()}
+        assert pg == duck
 
 
-@pytest.mark.xfail(
-    reason="store schema conflict (lead): system_events has real columns component/error_type, which "
-    "GROUP BY resolves before the seed's output aliases, so Postgres rejects the seed's first query",
-    raises=GroupingError,
-    strict=False,
-)
 def test_seed_error_frequency_query_on_the_postgres_store(real_clock_store: Store) -> None:
     store = real_clock_store
     if store.dialect != "postgresql":

@@ -12,6 +12,7 @@ def materialize_health(
     xbot: XbotResource | None = None,
     include_analysis: bool = True,
     raise_on_error: bool = True,
+    run_config: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize error_frequency, recovery_metrics, system_health_report (+ checks), error_issues,
     warehouse_snapshot (+ freshness check) and, by default, error_analysis, in one in-process run."""
@@ -22,4 +23,5 @@ def materialize_health(
         instance=instance,
         resources={"xbot": xbot or XbotResource()},
         raise_on_error=raise_on_error,
+        run_config=run_config,
     )

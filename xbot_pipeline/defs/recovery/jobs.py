@@ -1,16 +1,35 @@
 """``recovery_job``: every 5 minutes, settle what posting could not (ids, unknown/stuck posts, breakers)."""
 
 import dagster as dg
+from pydantic import Field
 
 from xbot_pipeline.defs.resources import XbotResource
 from xbot_pipeline.posting.service import recovery_pass
+from xbot_pipeline.recovery.config import RecoveryConfig
+
+_DEFAULTS = RecoveryConfig()
+
+
+class RecoveryRunConfig(dg.Config):
+    """Waits an operator may shorten for one run from the launchpad (the defaults suit the schedule)."""
+
+    settle_s: float = Field(
+        default=_DEFAULTS.settle_s,
+        description="Seconds after a post's last attempt before a timeline miss is trusted.",
+    )
+    stuck_after_s: float = Field(
+        default=_DEFAULTS.stuck_after_s,
+        description="A 'posting' row claimed longer ago than this is treated as stuck.",
+    )
 
 
 @dg.op(
     description="Fill missing ids, reconcile unknown/stuck posts, half-open breakers, free expired leases."
 )
-def recover_posts(context: dg.OpExecutionContext, xbot: XbotResource) -> dg.Output[dict]:
-    report = recovery_pass(xbot.runtime)
+def recover_posts(
+    context: dg.OpExecutionContext, config: RecoveryRunConfig, xbot: XbotResource
+) -> dg.Output[dict]:
+    report = recovery_pass(xbot.runtime, settle_s=config.settle_s, stuck_after_s=config.stuck_after_s)
     for line in report.lines:
         context.log.info(line)
     context.log.info(report.summary())

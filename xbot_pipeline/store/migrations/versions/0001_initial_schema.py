@@ -87,8 +87,8 @@ def upgrade() -> None:
         sa.Column("severity", sa.String(length=16), nullable=False),
         sa.Column("created_at", xbot_pipeline.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("event_uid", sa.String(length=32), nullable=False),
-        sa.Column("component", sa.String(length=64), nullable=True),
-        sa.Column("error_type", sa.String(length=64), nullable=True),
+        sa.Column("event_component", sa.String(length=64), nullable=True),
+        sa.Column("event_error_type", sa.String(length=64), nullable=True),
         sa.Column("fingerprint", sa.String(length=16), nullable=True),
         sa.Column("account_id", sa.String(length=64), nullable=True),
         sa.Column("subject", sa.String(length=64), nullable=True),
@@ -105,7 +105,9 @@ def upgrade() -> None:
     with op.batch_alter_table("system_events", schema=None) as batch_op:
         batch_op.create_index("ix_system_events_created", ["created_at"], unique=False)
         batch_op.create_index(
-            "ix_system_events_errors_open", ["is_error", "recovered", "component", "error_type"], unique=False
+            "ix_system_events_errors_open",
+            ["is_error", "recovered", "event_component", "event_error_type"],
+            unique=False,
         )
         batch_op.create_index("ix_system_events_fingerprint", ["fingerprint", "created_at"], unique=False)
         batch_op.create_index("ix_system_events_severity_created", ["severity", "created_at"], unique=False)
