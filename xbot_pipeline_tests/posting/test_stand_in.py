@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from xbot_pipeline.posting.config import fast_config
-from xbot_pipeline.posting.demo import demo_post_and_recover
 from xbot_pipeline.posting.enqueue import enqueue
 from xbot_pipeline.posting.publishers import publisher_for_map
 from xbot_pipeline.posting.run import run_posting
@@ -19,14 +18,6 @@ from xbot_pipeline.store.posts import get_post, list_posts
 
 def timeline_texts(sandbox, handle=DEMO_HANDLE) -> list[str]:
     return [p["text"] for p in sandbox.admin.posts(handle)]
-
-
-def test_demo_posts_and_recovers_an_injected_missing_id(store, tracker, sandbox):
-    result = demo_post_and_recover(store, tracker, sandbox)
-    assert result.ok, result.lines
-    assert len(result.recovered_ids) == 1
-    texts = timeline_texts(sandbox)
-    assert len(texts) == len(set(texts)) == 4  # single, 2 thread parts, reply
 
 
 def test_api_faults_end_exactly_once(store, tracker, sandbox):
