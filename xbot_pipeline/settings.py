@@ -40,6 +40,7 @@ class Settings:
     llm_base_url: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
     llm_model: str | None = None
+    llm_timeout_s: float = 20.0
 
     @property
     def spool_dir(self) -> Path:
@@ -117,6 +118,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if headless_raw not in ("1", "0", "true", "false", "yes", "no"):
         raise SettingsError(f"XBOT_BROWSER_HEADLESS must be true or false, got {headless_raw!r}")
 
+    llm_timeout_raw = env.get("XBOT_LLM_TIMEOUT_S", "").strip() or "20"
+    try:
+        llm_timeout_s = float(llm_timeout_raw)
+    except ValueError:
+        llm_timeout_s = -1.0
+    if not 0 < llm_timeout_s <= 600:
+        raise SettingsError(f"XBOT_LLM_TIMEOUT_S must be seconds in (0, 600], got {llm_timeout_raw!r}")
+
     account = env.get("XBOT_ACCOUNT", "").strip() or "main"
     if not account.replace("_", "").replace("-", "").isalnum() or len(account) > 64:
         raise SettingsError(f"XBOT_ACCOUNT must be letters, digits, '-' or '_' (at most 64), got {account!r}")
@@ -139,4 +148,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         llm_base_url=llm_base,
         llm_api_key=env.get("XBOT_LLM_API_KEY", "").strip() or None,
         llm_model=env.get("XBOT_LLM_MODEL", "").strip() or None,
+        llm_timeout_s=llm_timeout_s,
     )
