@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -34,4 +33,5 @@ def ui(port: int = typer.Option(3000, help="Webserver port."), host: str = typer
         "-p",
         str(port),
     ]
-    raise typer.Exit(subprocess.call(cmd, env=env, cwd=ROOT))
+    # Replace this process, so Ctrl-C and SIGTERM reach `dagster dev`, which stops its webserver and daemon.
+    os.execve(sys.executable, cmd, env)
