@@ -3,7 +3,7 @@
 Runs: API publisher; browser publisher warm (one browser reused, launches counted); browser cold (a
 new browser per post, the baseline). Prints medians, p95 and ratios measured in this same run.
 
-    /work/venv-probe/bin/python scripts/bench_publishers.py [--posts 30] [--cold-posts 8]
+    .venv/bin/python scripts/bench_publishers.py [--posts 30] [--cold-posts 8]
 """
 
 from __future__ import annotations
