@@ -47,10 +47,8 @@ def demo(
     with _stand_in(settings) as server:
         _point_at(server, settings)
         rt, definitions, instance = _open(settings)
-        _step(
-            1,
-            f"store {rt.store.engine.url.render_as_string(hide_password=True)}; Dagster home {instance.root_directory}",
-        )
+        store_url = rt.store.engine.url.render_as_string(hide_password=True)
+        _step(1, f"store {store_url}; Dagster home {instance.root_directory}")
         _step(2, f"stand-in X at {server.web_url} (publisher: {kind})")
         post_ids = _queue(rt, server, kind)
         _step(3, f"queued posts {post_ids}; the stand-in will lose the next post's id for {LAG_S:.0f} s")

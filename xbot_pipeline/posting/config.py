@@ -33,6 +33,30 @@ class Limits:
         return replace(self, **changes)
 
 
+def parse_limit_overrides(pairs: list[str]) -> dict[str, float | int]:
+    """``["per_hour=3", "min_spacing_s=600"]`` -> a validated overrides object for ``accounts.limits``.
+
+    Raises ``ValueError`` naming the first bad pair: unknown names would be silently ignored by ``merged``.
+    """
+    names = [f.name for f in fields(Limits)]
+    out: dict[str, float | int] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or key not in names:
+            raise ValueError(f"{pair!r}: expected NAME=VALUE with NAME one of {', '.join(names)}")
+        try:
+            value: float | int = float(raw) if key == "min_spacing_s" else int(raw)
+        except ValueError:
+            raise ValueError(
+                f"{pair!r}: {key} must be a {'number' if key == 'min_spacing_s' else 'whole number'}"
+            ) from None
+        if value < 0 or value != value:
+            raise ValueError(f"{pair!r}: {key} must not be negative")
+        out[key] = value
+    return out
+
+
 def _ladders() -> dict[str, tuple[float, ...]]:
     return {"single": (180, 600, 1200), "reply": (180, 600, 1200), "thread": (300, 900, 1800)}
 
