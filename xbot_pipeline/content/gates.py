@@ -133,8 +133,16 @@ def check_banned(draft: Draft, config: GateConfig) -> GateResult:
 def check_near_duplicate(draft: Draft, recent: Iterable[tuple[int, str]], config: GateConfig) -> GateResult:
     """``recent``: (post id, normalized text) of everything posted or queued in the window."""
     mine = shingles(draft_normalized(draft))
+    parts = {normalize_text(p) for p in draft.parts}
     best, best_id = 0.0, None
     for post_id, text in recent:
+        if len(parts) > 1 and parts & set((text or "").split("\n")):
+            return GateResult(
+                False,
+                "near_duplicate",
+                f"a thread part repeats a part of post {post_id} word for word (X refuses it)",
+                post_id,
+            )
         score = similarity(mine, shingles(text or ""))
         if score > best:
             best, best_id = score, post_id

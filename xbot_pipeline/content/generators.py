@@ -118,7 +118,7 @@ class TemplateGenerator:
             texts = [self._fill(rng.choice(p.thread_hooks), fields)]
             texts += [self._fill(t, fields) for t in body]
             if p.thread_closers:
-                texts.append(rng.choice(p.thread_closers))
+                texts.append(self._fill(rng.choice(p.thread_closers), fields))
             n = len(texts)
             parts = tuple([texts[0]] + [f"{i + 1}/{n} {t}" for i, t in enumerate(texts) if i > 0])
         return Draft(self.name, kind, parts, topic, {"persona": p.name})

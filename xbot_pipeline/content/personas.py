@@ -40,7 +40,10 @@ PERSONAS: tuple[Persona, ...] = (
         ),
         ("{Story}. Here is what changed, step by step 🧵",),
         ("{Claim}.", "{Stat}.", "What worked: {tip_l}.", "What surprised me: {claim_l}."),
-        ("That is the whole story. Small habits, long life.", "Try one piece of it this week."),
+        (
+            "That is the whole {topic} story: small habits, long life.",
+            "Try one piece of it this week: {tip_l}.",
+        ),
         thread_share=0.35,
     ),
     Persona(
@@ -56,7 +59,7 @@ PERSONAS: tuple[Persona, ...] = (
         ),
         ("{Topic} in 4 numbers 🧵", "4 numbers on {topic} that changed how the research reads 🧵"),
         ("{Stat}.", "{Stat}.", "{Stat}.", "Why it matters: {claim_l}."),
-        ("Numbers are averages; your mileage will vary.", "Sources vary in quality; the direction is clear."),
+        ("Numbers are averages and your mileage will vary. Bottom line on {topic}: {claim_l}.",),
         thread_share=0.3,
     ),
     Persona(
@@ -134,7 +137,7 @@ PERSONAS: tuple[Persona, ...] = (
         ),
         ("A 4 part summary of the research on {topic} 🧵",),
         ("{Stat}.", "{Stat}.", "{Claim}.", "In practice: {tip_l}."),
-        ("Limits: mostly observational data; effect sizes vary by study.",),
+        ("Limits: mostly observational {topic} data, so start small: {tip_l}.",),
         thread_share=0.25,
     ),
     Persona(

@@ -94,13 +94,23 @@ class Posteriors:
             a.beta = pb + (a.beta - pb) * factor
             a.n_eff *= factor
 
-    def observe(self, family: str, arm: str, reward: float) -> None:
+    def observe(
+        self, family: str, arm: str, reward: float, weight: float = 1.0, *, count: bool = True
+    ) -> None:
+        """Add one reward in [0, 1] as ``weight`` Bernoulli trials (alpha += w r, beta += w (1 - r))."""
         r = min(1.0, max(0.0, float(reward)))
         a = self.get(family, arm)
-        a.alpha += r
-        a.beta += 1.0 - r
-        a.n_eff += 1.0
-        a.observations += 1
+        a.alpha += weight * r
+        a.beta += weight * (1.0 - r)
+        a.n_eff += weight
+        a.observations += int(count)
+
+    def observe_hour(self, hour: int, reward: float, weight: float, neighbour_share: float) -> None:
+        """An hour's reward also informs the hours next to it (audience activity is smooth over the day)."""
+        self.observe("hour", f"{hour % 24:02d}", reward, weight)
+        if neighbour_share > 0:
+            for h in (hour - 1, hour + 1):
+                self.observe("hour", f"{h % 24:02d}", reward, weight * neighbour_share, count=False)
 
     def rows(self) -> list[dict[str, object]]:
         return [a.as_row() for a in sorted(self.arms.values(), key=lambda a: (a.family, a.arm))]

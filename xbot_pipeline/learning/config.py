@@ -30,7 +30,9 @@ class LearningConfig:
     reward_horizon: str = "24h"
     reward_scale: float = 0.10  # reward = min(1, engagement rate / scale)
     success_rate: float = 0.03  # the seed's success line (kept as post_rewards.success)
-    half_life_days: float = 14.0  # old evidence counts half after this long
+    half_life_days: float = 30.0  # old evidence counts half after this long
+    evidence_weight: float = 4.0  # Bernoulli trials one reward counts as (reward variance ~0.05 vs ~0.23)
+    hour_neighbour_share: float = 0.5  # share of an hour's evidence given to the hours on either side
     prior_alpha: float = 1.0
     prior_beta: float = 1.0
     freshness_hours: float = 3.0  # bandit_posteriors older than this fail the freshness check

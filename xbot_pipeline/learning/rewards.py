@@ -89,13 +89,12 @@ def update_posteriors(
         for row in pending:
             arm = row["generator"] or "unknown"
             hour = f"{int(row['hour']):02d}"
-            posteriors.observe("generator", arm, row["reward"])
-            posteriors.observe("hour", hour, row["reward"])
+            posteriors.observe("generator", arm, row["reward"], config.evidence_weight)
+            posteriors.observe_hour(
+                int(row["hour"]), row["reward"], config.evidence_weight, config.hour_neighbour_share
+            )
             seed_rule_observe(stats["generator"], arm, row["reward"], config.seed_decay)
             seed_rule_observe(stats["hour"], hour, row["reward"], config.seed_decay)
-        if not pending and q.load_arms(store, account_id):
-            report.applied[account_id] = 0
-            continue
         if q.apply_update(store, account_id, posteriors.rows(), [r["post_id"] for r in pending], now):
             kv_put(store, SEED_RULE_NS, account_id, stats)
             report.applied[account_id] = len(pending)

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from xbot_pipeline.defs.resources import XbotResource
+from xbot_pipeline.learning.service import posting_hooks
 from xbot_pipeline.posting.service import posting_pass
 from xbot_pipeline.settings import SettingsError, load_settings
 
@@ -20,7 +21,8 @@ def _pool() -> str | None:
     description="Publish the due queue items of every active account (limits, breaker, retries).",
 )
 def post_due_items(context: dg.OpExecutionContext, xbot: XbotResource) -> dg.Output[dict]:
-    report = posting_pass(xbot.runtime, run_id=context.run_id)
+    # every published post is handed to learning; a failing hook is tracked and never blocks posting
+    report = posting_pass(xbot.runtime, run_id=context.run_id, on_published=posting_hooks(xbot.runtime))
     for line in report.lines:
         context.log.info(str(line))
     for account, what in report.accounts.items():
