@@ -15,7 +15,7 @@ import math
 import random
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -125,6 +125,7 @@ def run_policy(
     workdir: Path | None = None,
     posts_per_day: int = 6,
     config: LearningConfig | None = None,
+    database_url: str | None = None,
 ) -> PolicyRun:
     """Simulate ``days`` days of one policy; returns every decision with its measured and expected value."""
     from xbot_pipeline.sandbox.server import SandboxServer
@@ -136,7 +137,7 @@ def run_policy(
     with tempfile.TemporaryDirectory(prefix=f"xbot-sim-{policy}-", dir=workdir) as tmp:
         folder = Path(tmp)
         clock = ManualClock(START)
-        store = Store.open(f"sqlite:///{folder / 'store.sqlite3'}", clock=clock)
+        store = Store.open(database_url or f"sqlite:///{folder / 'store.sqlite3'}", clock=clock)
         tracker = EventTracker.for_home(store, folder)
         generators = template_roster()
         rng = random.Random(rng_seed)
@@ -228,4 +229,57 @@ def _decisions(store: Store, truth: Truth, end: datetime) -> list[dict[str, Any]
                 "impressions": 0 if r is None else int(r["impressions"] or 0),
             }
         )
+    return out
+
+
+POLICIES = ("thompson", "uniform", "seed_rule")
+
+
+def compare(
+    *,
+    days: int,
+    seeds: Sequence[int],
+    posts_per_day: int = 6,
+    policies: Sequence[str] = POLICIES,
+    database_for: Callable[[], str] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every policy in every world seed; one result row per (seed, policy), with offline estimates
+    (from that policy's own log) of the uniform and the greedy content policies."""
+    from xbot_pipeline.learning import offline
+
+    out = []
+    generators = template_roster()
+    for seed in seeds:
+        truth = world_truth(generators, seed, LearningConfig())
+        runs = {
+            p: run_policy(
+                p, days=days, world_seed=seed, rng_seed=seed, truth=truth, posts_per_day=posts_per_day
+            )
+            for p in policies
+        }
+        means = {
+            a["arm"]: a["alpha"] / (a["alpha"] + a["beta"])
+            for a in runs.get("thompson", next(iter(runs.values()))).final_arms
+            if a["family"] == "generator"
+        }
+        targets = {"uniform": offline.uniform_target, "greedy": offline.greedy_target(means)}
+        for policy, run in runs.items():
+            row: dict[str, Any] = {"seed": seed, "policy": policy, "days": days, **run.summary()}
+            row["rejections"] = run.rejections
+            row["cumulative_regret"] = _cumulative([d["regret"] for d in run.measured])
+            for name, target in targets.items():
+                est = offline.estimate(run.measured, target)
+                row[f"ope_{name}_snips"] = est["snips"]
+                row[f"ope_{name}_ips"] = est["ips"]
+                row[f"ope_{name}_ess"] = est["ess"]
+                row[f"ope_{name}_truth"] = offline.content_truth(run.measured, target, truth.reward)
+            out.append(row)
+    return out
+
+
+def _cumulative(values: Sequence[float]) -> list[float]:
+    total, out = 0.0, []
+    for v in values:
+        total += v
+        out.append(total)
     return out
