@@ -36,6 +36,7 @@ from xbot_pipeline.publishing.base import (
     RootCause,
     TimelinePost,
 )
+from xbot_pipeline.publishing.chain import publish_chain
 from xbot_pipeline.publishing.session import session_cookies, write_session_file
 
 log = logging.getLogger("xbot_pipeline.publishing.browser")
@@ -58,6 +59,10 @@ STATUS_ID = re.compile(r"/status/(\d{15,20})")
 
 class OperationTimeout(Exception):
     """The operation's deadline passed."""
+
+
+class NoThreadComposer(Exception):
+    """The thread composer has no add button (X's other layout); nothing has been submitted."""
 
 
 class Abort(Exception):
@@ -326,6 +331,13 @@ class BrowserPublisher:
                 f"no session file at {self.session_file}: save a logged-in storage state first",
                 dl,
             )
+        try:
+            return self._publish_in(request, dl)
+        except NoThreadComposer:  # nothing was submitted: post the parts as a chain of replies instead
+            return publish_chain(self, request, dl)
+
+    def _publish_in(self, request: PostRequest, dl: Deadline) -> PublishResult:
+        """One submit (a single, a reply, or a whole thread from the thread composer) within ``dl``."""
         submitted = False
         responses: list[Response] = []
         failed: list[str] = []
@@ -398,7 +410,21 @@ class BrowserPublisher:
             self._goto(page, f"/i/status/{request.reply_to}", dl)
             self._clear_consent(page, dl)
             article = page.locator('article[data-testid="tweet"]').first
-            article.locator('[data-testid="reply"]').click(timeout=dl.left_ms(self.action_timeout_s))
+            article.wait_for(state="visible", timeout=dl.left_ms(self.action_timeout_s))
+            reply = article.locator('[data-testid="reply"]')
+            try:  # the action bar renders with the post: a short wait tells "no reply button" apart
+                reply.wait_for(state="visible", timeout=dl.left_ms(min(2.0, self.fallback_timeout_s)))
+            except PlaywrightTimeout:
+                raise Abort(
+                    self._result(
+                        Outcome.RETRYABLE,
+                        "composer_not_found",
+                        RootCause.PAGE_CHANGED,
+                        "the post has no reply button (page layout changed?)",
+                        dl,
+                    )
+                ) from None
+            reply.click(timeout=dl.left_ms(self.action_timeout_s))
             scope: Any = page.locator('[role="dialog"]').last
             self._textbox(scope, 0, dl).fill(request.text, timeout=dl.left_ms(self.action_timeout_s))
             return scope
@@ -408,16 +434,8 @@ class BrowserPublisher:
             self._textbox(page, 0, dl).fill(request.parts[0], timeout=dl.left_ms(self.action_timeout_s))
             for index, part in enumerate(request.parts[1:], start=1):
                 add = page.locator('[data-testid="addButton"]')
-                if add.count() == 0:
-                    raise Abort(
-                        self._result(
-                            Outcome.RETRYABLE,
-                            "composer_not_found",
-                            RootCause.PAGE_CHANGED,
-                            "the thread composer has no add button (page layout changed?)",
-                            dl,
-                        )
-                    )
+                if add.count() == 0:  # X's other layout: nothing typed is sent, fall back to a chain
+                    raise NoThreadComposer("the thread composer has no add button")
                 add.first.click(timeout=dl.left_ms(self.action_timeout_s))
                 self._textbox(page, index, dl).fill(part, timeout=dl.left_ms(self.action_timeout_s))
             return page

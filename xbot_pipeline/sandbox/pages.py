@@ -143,7 +143,8 @@ def compact(n: int) -> str:
     return str(n)
 
 
-def article(post: dict[str, Any], metrics: dict[str, int] | None) -> str:
+def article(post: dict[str, Any], metrics: dict[str, int] | None, *, reply_ui: bool = True) -> str:
+    """One post; ``reply_ui=False`` leaves out the reply button (the ``alt_layout`` fault's ``no_reply``)."""
     handle, post_id = escape(post["handle"]), escape(post["id"])
     created: datetime = post["created_at"]
     stamp = created.strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -159,7 +160,7 @@ def article(post: dict[str, Any], metrics: dict[str, int] | None) -> str:
         group = (
             f'<div role="group" aria-label="{metrics["replies"]} replies, {metrics["reposts"]} reposts, '
             f'{metrics["likes"]} likes, {metrics["bookmarks"]} bookmarks, {metrics["impressions"]} views">'
-            + count("reply", metrics["replies"], "Replies")
+            + (count("reply", metrics["replies"], "Replies") if reply_ui else "")
             + count("retweet", metrics["reposts"], "reposts")
             + count("like", metrics["likes"], "Likes")
             + count("bookmark", metrics["bookmarks"], "Bookmarks")

@@ -42,7 +42,9 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
         if state.take_fault(("session_expired",), account):
             return RedirectResponse(LOGIN_PATH, status_code=302)
         consent = state.take_fault(("consent",), account)
-        alt = state.take_fault(("alt_layout",), account) is not None
+        layout = state.take_fault(("alt_layout",), account)
+        alt = layout is not None
+        reply_ui = not (layout and layout.params.get("no_reply"))  # alt layout without reply buttons
         slow = state.take_fault(("slow_button",), account)
         cfg = {
             "handle": account.handle,
@@ -57,7 +59,13 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
             f'<a href="/compose/post" data-testid="SideNav_NewTweet_Button">Post</a></nav>'
         )
         return HTMLResponse(
-            shell(title, nav + body_fn(account, alt), cfg=cfg, consent=consent is not None, extra=extra)
+            shell(
+                title,
+                nav + body_fn(account, alt, reply_ui),
+                cfg=cfg,
+                consent=consent is not None,
+                extra=extra,
+            )
         )
 
     async def login_page(request: Request) -> Response:
@@ -86,7 +94,7 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
         return response
 
     async def home(request: Request) -> Response:
-        def body(account: Account, alt: bool) -> str:
+        def body(account: Account, alt: bool, reply_ui: bool) -> str:
             posts = "".join(article(p, None) for p in state.posts(account, limit=10, timeline=True))
             timeline = f'<section aria-label="Timeline">{posts}</section>'
             return f"<h2>Home</h2>{composer('tweetButtonInline', alt=alt)}{timeline}"
@@ -94,7 +102,7 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
         return page(request, "Home", body)
 
     async def compose(request: Request) -> Response:
-        def body(account: Account, alt: bool) -> str:
+        def body(account: Account, alt: bool, reply_ui: bool) -> str:
             inner = composer("tweetButton", alt=alt, thread=True)
             return f'<div role="dialog" aria-modal="true" aria-label="Compose">{inner}</div>'
 
@@ -105,9 +113,10 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
         if user is None:
             return HTMLResponse("<h1>This account doesn’t exist</h1>", status_code=404)
 
-        def body(account: Account, alt: bool) -> str:
+        def body(account: Account, alt: bool, reply_ui: bool) -> str:
             posts = "".join(
-                article(p, sandbox.metrics(p)) for p in state.posts(user, limit=50, timeline=True)
+                article(p, sandbox.metrics(p), reply_ui=reply_ui)
+                for p in state.posts(user, limit=50, timeline=True)
             )
             return (
                 f'<h2 data-testid="UserName">@{escape(user.handle)}</h2>'
@@ -124,12 +133,13 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
             return HTMLResponse("<h1>Hmm...this page doesn’t exist.</h1>", status_code=404)
         replies = [p for p in reversed(state.posts(None, limit=5000)) if p["parent_id"] == post["id"]]
 
-        def body(account: Account, alt: bool) -> str:
+        def body(account: Account, alt: bool, reply_ui: bool) -> str:
             inner = composer("tweetButton", alt=True) if alt else composer("tweetButton", alt=False)
             template_html = f'<template id="reply-template">{inner}</template>'
+            shown = [post, *replies]
             return (
-                f'<section aria-label="Conversation">{article(post, sandbox.metrics(post))}'
-                + "".join(article(r, sandbox.metrics(r)) for r in replies)
+                '<section aria-label="Conversation">'
+                + "".join(article(p, sandbox.metrics(p), reply_ui=reply_ui) for p in shown)
                 + f"</section>{template_html}"
             )
 
