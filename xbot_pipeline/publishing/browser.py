@@ -37,6 +37,7 @@ from xbot_pipeline.publishing.base import (
     TimelinePost,
 )
 from xbot_pipeline.publishing.chain import publish_chain
+from xbot_pipeline.publishing.detail import quote_count
 from xbot_pipeline.publishing.session import session_cookies, write_session_file
 
 log = logging.getLogger("xbot_pipeline.publishing.browser")
@@ -647,37 +648,76 @@ class BrowserPublisher:
     def recent_posts(self, limit: int = 50) -> list[TimelinePost]:
         return self._read("recent_posts", lambda page, dl: self._profile_posts(page, dl)[:limit], [])
 
-    def fetch_metrics(self, tweet_ids: list[str]) -> dict[str, PublicMetrics]:
-        def read(page: Page, dl: Deadline) -> dict[str, PublicMetrics]:
-            out = {}
-            for tweet_id in tweet_ids:
+    def _status_metrics(
+        self, page: Page, tweet_id: str, details: list[Response], dl: Deadline
+    ) -> PublicMetrics | None:
+        details.clear()
+        try:
+            self._goto(page, f"/i/status/{tweet_id}", dl)
+        except PlaywrightTimeout:
+            return None
+        art = page.locator(f'article[data-post-id="{tweet_id}"], article[data-testid="tweet"]').first
+        if art.count() == 0:
+            return None
+
+        def label_count(selector: str) -> int:
+            loc = art.locator(selector)
+            if loc.count() == 0:
+                return 0
+            label = loc.first.get_attribute("aria-label", timeout=dl.left_ms(2)) or ""
+            found = re.match(r"\s*([\d,]+)", label)
+            return int(found.group(1).replace(",", "")) if found else 0
+
+        return PublicMetrics(
+            tweet_id=tweet_id,
+            impressions=label_count('a[href$="/analytics"]'),
+            likes=label_count('[data-testid="like"]'),
+            reposts=label_count('[data-testid="retweet"]'),
+            replies=label_count('[data-testid="reply"]'),
+            quotes=self._detail_quotes(page, tweet_id, details, dl),
+            bookmarks=label_count('[data-testid="bookmark"]'),
+        )
+
+    def _detail_quotes(self, page: Page, tweet_id: str, details: list[Response], dl: Deadline) -> int:
+        """The quote count from the page's TweetDetail answer; 0 when none came (documented limitation)."""
+        wait = Deadline(min(2.0, self.fallback_timeout_s, max(0.1, dl.left_ms() / 1000)))
+        read = 0
+        while True:
+            while read < len(details):
+                response = details[read]
+                read += 1
                 try:
-                    self._goto(page, f"/i/status/{tweet_id}", dl)
-                except Abort:
-                    raise
-                except PlaywrightTimeout:
+                    value = quote_count(response.json(), tweet_id)
+                except (PlaywrightError, ValueError):
                     continue
-                art = page.locator(f'article[data-post-id="{tweet_id}"], article[data-testid="tweet"]').first
-                if art.count() == 0:
-                    continue
+                if value is not None:
+                    return value
+            try:
+                page.wait_for_timeout(min(25, wait.left_ms()))
+            except OperationTimeout:
+                log.debug("no TweetDetail answer for %s: quotes read as 0", tweet_id)
+                return 0
 
-                def label_count(selector: str, art: Any = art) -> int:
-                    loc = art.locator(selector)
-                    if loc.count() == 0:
-                        return 0
-                    label = loc.first.get_attribute("aria-label", timeout=dl.left_ms(2)) or ""
-                    found = re.match(r"\s*([\d,]+)", label)
-                    return int(found.group(1).replace(",", "")) if found else 0
+    def fetch_metrics(self, tweet_ids: list[str]) -> dict[str, PublicMetrics]:
+        """Counts from each status page; quotes from the page's own ``TweetDetail`` answer (see detail.py)."""
 
-                out[tweet_id] = PublicMetrics(
-                    tweet_id=tweet_id,
-                    impressions=label_count('a[href$="/analytics"]'),
-                    likes=label_count('[data-testid="like"]'),
-                    reposts=label_count('[data-testid="retweet"]'),
-                    replies=label_count('[data-testid="reply"]'),
-                    bookmarks=label_count('[data-testid="bookmark"]'),
-                )
-            return out
+        def read(page: Page, dl: Deadline) -> dict[str, PublicMetrics]:
+            details: list[Response] = []
+
+            def on_response(response: Response) -> None:
+                if "/TweetDetail" in response.url:
+                    details.append(response)
+
+            page.on("response", on_response)
+            try:
+                return {
+                    tweet_id: found
+                    for tweet_id in tweet_ids
+                    if (found := self._status_metrics(page, tweet_id, details, dl)) is not None
+                }
+            finally:
+                if not page.is_closed():
+                    page.remove_listener("response", on_response)
 
         return self._read("fetch_metrics", read, {})
 

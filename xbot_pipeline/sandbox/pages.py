@@ -90,6 +90,11 @@ SCRIPT = r"""
     dialog.querySelector('[data-composer]').dataset.replyTo = target;
     layers().appendChild(dialog); wire(dialog.querySelector('[data-composer]'));
   }));
+  if (cfg.focalTweetId) {
+    const variables = {focalTweetId: cfg.focalTweetId, with_rux_injections: false, includePromotedContent: true, withCommunity: true, withVoice: true};
+    fetch(`/i/api/graphql/${cfg.detailHash}/TweetDetail?variables=${encodeURIComponent(JSON.stringify(variables))}`,
+      {credentials: 'include', headers: {'x-csrf-token': cookie('ct0')}}).catch(() => {});
+  }
   const consent = document.getElementById('consent');
   if (consent) consent.querySelectorAll('button').forEach(b => b.addEventListener('click', () => {
     if (!cfg.consentSticky) consent.remove();
@@ -179,3 +184,33 @@ def article(post: dict[str, Any], metrics: dict[str, int] | None, *, reply_ui: b
         f'<div data-testid="tweetText" lang="en">{escape(post["text"])}</div>'
         f'<a href="/{handle}/status/{post_id}"><time datetime="{stamp}">{created:%b %d}</time></a>{group}</article>'
     )
+
+
+def tweet_detail(post: dict[str, Any], metrics: dict[str, int]) -> dict[str, Any]:
+    """X's ``TweetDetail`` GraphQL answer for one post (the focal entry only), counts in ``legacy``."""
+    created: datetime = post["created_at"]
+    result = {
+        "__typename": "Tweet",
+        "rest_id": post["id"],
+        "views": {"count": str(metrics["impressions"]), "state": "EnabledWithCount"},
+        "legacy": {
+            "id_str": post["id"],
+            "full_text": post["text"],
+            "created_at": created.strftime("%a %b %d %H:%M:%S +0000 %Y"),
+            "in_reply_to_status_id_str": post.get("parent_id"),
+            "favorite_count": metrics["likes"],
+            "retweet_count": metrics["reposts"],
+            "reply_count": metrics["replies"],
+            "quote_count": metrics["quotes"],
+            "bookmark_count": metrics["bookmarks"],
+        },
+    }
+    entry = {
+        "entryId": f"tweet-{post['id']}",
+        "content": {
+            "entryType": "TimelineTimelineItem",
+            "itemContent": {"itemType": "TimelineTweet", "tweet_results": {"result": result}},
+        },
+    }
+    instructions = [{"type": "TimelineAddEntries", "entries": [entry]}]
+    return {"data": {"threaded_conversation_with_injections_v2": {"instructions": instructions}}}

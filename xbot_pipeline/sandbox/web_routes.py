@@ -13,10 +13,11 @@ from starlette.routing import Route
 
 from xbot_pipeline.sandbox.api_routes import DroppedResponse
 from xbot_pipeline.sandbox.behaviour import AUTOMATION_MESSAGE, Sandbox
-from xbot_pipeline.sandbox.pages import article, composer, shell
+from xbot_pipeline.sandbox.pages import article, composer, shell, tweet_detail
 from xbot_pipeline.sandbox.state import Account
 
 LOGIN_PATH = "/i/flow/login"
+TWEET_DETAIL_HASH = "nBS-WpgA6ZG0CyNHD517JQ"  # X's web client loads a status page's post through this query
 
 
 def _gql_error(
@@ -33,7 +34,9 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
     def session(request: Request) -> tuple[Account, str] | None:
         return state.session_account(request.cookies.get("auth_token"))
 
-    def page(request: Request, title: str, body_fn: Any, *, extra: str = "") -> Response:
+    def page(
+        request: Request, title: str, body_fn: Any, *, extra: str = "", focal: str | None = None
+    ) -> Response:
         """Render a logged-in page, applying the page faults (expiry, consent, layout, slow button)."""
         found = session(request)
         if found is None:
@@ -53,6 +56,8 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
             "consentSticky": bool(consent and consent.params.get("sticky")),
             "toastMs": 4000,
         }
+        if focal:  # a status page: its script asks TweetDetail for the post, as X's web client does
+            cfg.update({"focalTweetId": focal, "detailHash": TWEET_DETAIL_HASH})
         nav = (
             f'<nav role="navigation"><a href="/home" data-testid="AppTabBar_Home_Link">Home</a> '
             f'<a href="/{escape(account.handle)}" data-testid="AppTabBar_Profile_Link">Profile</a> '
@@ -143,7 +148,23 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
                 + f"</section>{template_html}"
             )
 
-        return page(request, "Post", body)
+        return page(request, "Post", body, focal=post["id"])
+
+    async def tweet_detail_gql(request: Request) -> Response:
+        """X's ``TweetDetail`` query, focal post only: its counts sit in ``legacy`` (with ``quote_count``,
+        which X's status page does not print) and ``views``."""
+        if session(request) is None:
+            return _gql_error(32, "Could not authenticate you.", 401)
+        try:
+            focal = str(json.loads(request.query_params.get("variables", "{}"))["focalTweetId"])
+        except (ValueError, KeyError, TypeError):
+            return _gql_error(214, "Bad request.", 400)
+        post = state.post(focal)
+        if post is None:
+            return JSONResponse(
+                {"data": {}, "errors": [{"message": "_Missing: No status found", "code": 144}]}
+            )
+        return JSONResponse(tweet_detail(post, sandbox.metrics(post)))
 
     async def create_tweet_gql(request: Request) -> Response:
         found = session(request)
@@ -203,6 +224,7 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
         Route("/home", home),
         Route("/compose/post", compose),
         Route("/i/api/graphql/{query_hash}/CreateTweet", create_tweet_gql, methods=["POST"]),
+        Route("/i/api/graphql/{query_hash}/TweetDetail", tweet_detail_gql),
         Route("/i/status/{post_id}", status_by_id),
         Route("/{handle}/status/{post_id}", status),
         Route("/{handle}", profile),
