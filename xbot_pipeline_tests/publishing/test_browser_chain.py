@@ -61,17 +61,26 @@ def test_alt_layout_thread_posts_as_a_reply_chain(
     assert len(sandbox.admin.posts()) == 3
 
 
+@pytest.mark.parametrize(
+    ("kind", "params", "outcome", "error_type", "created"),
+    [
+        ("http_500", {}, Outcome.RETRYABLE, "http_500", 1),
+        # part 2 went out, X confirmed it, its id is unknown: posting hands it to recovery
+        ("missing_id", {"hide_s": 60}, Outcome.POSTED_NO_ID, "missing_id", 2),
+    ],
+)
 def test_fault_mid_chain_is_a_partial_result_with_the_first_id(
-    browser: BrowserPublisher, sandbox: SandboxServer
+    browser: BrowserPublisher, sandbox: SandboxServer, kind, params, outcome, error_type, created
 ) -> None:
     sandbox.admin.inject("alt_layout", prob=1.0)
-    sandbox.admin.inject("http_500", next_n=1, skip=1)  # the second create fails
+    sandbox.admin.inject(kind, next_n=1, skip=1, **params)  # the second create
     result = browser.publish(PostRequest("thread", PARTS))
-    assert (result.outcome, result.error_type) == (Outcome.RETRYABLE, "http_500"), result.message
+    assert (result.outcome, result.error_type) == (outcome, error_type), result.message
     assert result.message.startswith("part 2 of 3 failed after 1 went out")
-    posts = sandbox.admin.posts()
-    assert [p["id"] for p in posts] == result.tweet_ids == [result.tweet_id]
-    assert posts[0]["text"] == PARTS[0]
+    posts = sandbox.admin.posts()  # newest first
+    assert len(posts) == created
+    assert result.tweet_ids == [result.tweet_id] == [posts[-1]["id"]]
+    assert posts[-1]["text"] == PARTS[0]
 
 
 def test_dropped_answer_mid_chain_is_found_on_the_profile(
