@@ -84,8 +84,9 @@ def error_window_cached(
                 store, after_id=int(meta["hwm"]), since=last_now - overlap, until=now
             )
             kept = cached.filter(pl.col("created_at") >= since).join(fresh.select("id"), on="id", how="anti")
-            open_ids = kept.filter(~pl.col("recovered"))["id"].to_list()
-            healed = q.recovered_among(store, open_ids)
+            healed = q.recovered_since(store, last_now - overlap).join(
+                kept.filter(~pl.col("recovered")).select("id"), on="id", how="semi"
+            )
             if healed.height:
                 kept = kept.join(
                     healed.rename({"recovered_at": "_ra", "recovery_time_ms": "_rt"}), on="id", how="left"

@@ -12,7 +12,6 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from xbot_pipeline.store import Store
@@ -450,22 +449,16 @@ def read_errors_incremental(store: Store, *, after_id: int, since: datetime, unt
     return pl.concat([by_id, by_time]).unique(subset="id", keep="first").sort("id")
 
 
-def recovered_among(store: Store, ids: Sequence[int], chunk: int = 5000) -> pl.DataFrame:
-    """Of the given error ids, those now marked recovered (primary-key lookups, in chunks)."""
+def recovered_since(store: Store, since: datetime) -> pl.DataFrame:
+    """Errors marked recovered at or after ``since``, whatever their age (``ix_system_events_recovered_at``).
+
+    Incremental readers re-check recoveries with this instead of looking up every open error by id: the
+    answer is as small as the number of recoveries since the last run, not the number of open errors.
+    """
     schema = {"id": pl.Int64, "recovered_at": UTC_TS, "recovery_time_ms": pl.Int64}
-    frames = []
     c = system_events.c
     with store.connect() as conn:
-        if conn.dialect.name == "postgresql":  # one array parameter instead of thousands of bound values
-            chunk = max(chunk, 100_000)
-        for start in range(0, len(ids), chunk):
-            part = [int(i) for i in ids[start : start + chunk]]
-            if conn.dialect.name == "postgresql":
-                match = c.id == sa.any_(sa.bindparam("ids", part, type_=postgresql.ARRAY(sa.BigInteger)))
-            else:
-                match = c.id.in_(part)
-            stmt = sa.select(c.id, _col(conn, c.recovered_at), c.recovery_time_ms).where(
-                match, c.recovered.is_(True)
-            )
-            frames.append(_frame(conn, stmt, schema))
-    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+        stmt = sa.select(c.id, _col(conn, c.recovered_at), c.recovery_time_ms).where(
+            c.recovered_at >= since, c.is_error.is_(True), c.recovered.is_(True)
+        )
+        return _frame(conn, stmt, schema)

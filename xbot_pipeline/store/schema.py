@@ -137,6 +137,7 @@ system_events = sa.Table(
     sa.Index("ix_system_events_fingerprint", "fingerprint", "created_at"),
     sa.Index("ix_system_events_errors_open", "is_error", "recovered", "event_component", "event_error_type"),
     sa.Index("ix_system_events_subject", "subject"),
+    sa.Index("ix_system_events_recovered_at", "recovered_at"),  # migration 0005
 )
 
 post_metrics = sa.Table(

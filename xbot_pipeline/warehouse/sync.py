@@ -1,9 +1,10 @@
 """Bring the analysts' snapshot up to date from the operational store.
 
 ``system_events`` is synced incrementally: rows past the snapshot's highest id plus a short
-``created_at`` overlap (late commits), upserted by id; then the snapshot's errors of the last ``resync``
-window that are still open are looked up by primary key in the store, and those recovered since are
-updated (errors get marked recovered after the fact). The first sync copies the table once, in batches.
+``created_at`` overlap (late commits), upserted by id; then errors the store marked recovered within the
+last ``resync`` window (indexed on ``recovered_at``, however old the error) update the snapshot's rows
+that are still open (errors get marked recovered after the fact). The first sync copies the table once,
+in batches.
 ``posts`` and ``post_metrics`` are small and replaced whole.
 """
 
@@ -80,16 +81,8 @@ def sync_snapshot(
 
 
 def _refresh_recoveries(con, store: Store, since: datetime) -> int:  # type: ignore[no-untyped-def]
-    """Copy recovery marks made after the fact onto the snapshot's still-open errors since ``since``."""
-    open_ids = [
-        int(r[0])
-        for r in run_sql(
-            con,
-            "SELECT id FROM system_events WHERE is_error AND NOT recovered AND created_at >= ?",
-            [since],
-        )
-    ]
-    healed = q.recovered_among(store, open_ids)
+    """Copy recovery marks made since ``since`` onto the snapshot's still-open errors, however old."""
+    healed = q.recovered_since(store, since)
     if healed.height:
         view = "__healed"
         con.register(view, healed)
@@ -97,7 +90,8 @@ def _refresh_recoveries(con, store: Store, since: datetime) -> int:  # type: ign
             run_sql(
                 con,
                 f"UPDATE system_events SET recovered = true, recovered_at = h.recovered_at, "
-                f"recovery_time_ms = h.recovery_time_ms FROM {view} h WHERE system_events.id = h.id",
+                f"recovery_time_ms = h.recovery_time_ms FROM {view} h "
+                f"WHERE system_events.id = h.id AND NOT system_events.recovered",
             )
         finally:
             con.unregister(view)

@@ -256,3 +256,20 @@ def test_incremental_sync_picks_up_recovery_marks(
         ]
     finally:
         con.close()
+
+
+def test_an_old_error_recovered_today_is_recovered_in_the_snapshot(
+    store: Store, tracker: EventTracker, tmp_path: Path
+) -> None:
+    path = tmp_path / "w.duckdb"
+    tracker.track_error("posting", "missing_id", "id not captured", subject="post:7")
+    sync_snapshot(store, path, store.clock.now())
+    store.clock.advance(days=5)  # type: ignore[attr-defined]  (far beyond the 48 h resync window)
+    tracker.mark_recovered(subject="post:7")
+    sync_snapshot(store, path, store.clock.now())
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        row = con.execute("SELECT recovered, recovery_time_ms FROM system_events").fetchall()
+    finally:
+        con.close()
+    assert row == [(True, 5 * 24 * 3600 * 1000)]
