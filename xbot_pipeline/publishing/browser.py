@@ -551,18 +551,21 @@ class BrowserPublisher:
         )
 
     def _recover_id(self, page: Page, request: PostRequest, ids: list[str], dl: Deadline) -> PublishResult:
-        """The answer had no id (or was cut): try the toast's link, then the profile's newest match."""
+        """The answer for part ``len(ids) + 1`` had no id (or was cut): try the toast's link (a single
+        post), then the profile. X's composer cannot reply to a part whose id it never got, so the parts
+        after it were not sent: when the part is found, the rest are reported as not yet posted and the
+        posting layer continues the thread from it (never claiming an unsent part is live)."""
         sent = False
-        part = request.parts[len(ids)] if len(ids) < len(request.parts) else request.parts[-1]
+        missing_at = len(ids)
         try:
             toast = page.locator('[data-testid="toast"]')
             toast.first.wait_for(state="attached", timeout=dl.left_ms(min(1.5, self.fallback_timeout_s)))
             text = toast.first.inner_text(timeout=dl.left_ms(1))
             sent = "sent" in text.lower()
-            link = page.locator(TOAST_LINK)
-            if link.count():
+            link = page.locator(TOAST_LINK)  # the link names the first part: only useful for a single
+            if link.count() and not ids and len(request.parts) == 1:
                 found = STATUS_ID.search(link.first.get_attribute("href") or "")
-                if found and len(ids) + 1 == len(request.parts):
+                if found:
                     ids.append(found.group(1))
                     self._save_session()
                     return self._result(
@@ -577,24 +580,41 @@ class BrowserPublisher:
         except (PlaywrightTimeout, OperationTimeout):
             pass
         try:
-            for post in self._profile_posts(
+            profile = self._profile_posts(
                 page, Deadline(min(self.fallback_timeout_s, max(0.5, dl.left_ms() / 1000)))
-            ):
-                if _normal(post.text) == _normal(part) and post.tweet_id not in ids:
-                    ids.append(post.tweet_id)
+            )
+            for part in request.parts[len(ids) :]:  # the missing part, then any later ones that went out
+                match = next(
+                    (p for p in profile if _normal(p.text) == _normal(part) and p.tweet_id not in ids), None
+                )
+                if match is None:
                     break
+                ids.append(match.tweet_id)
         except (PlaywrightTimeout, OperationTimeout, PlaywrightError, Abort):
             pass
-        if len(ids) == len(request.parts):
+        n = len(request.parts)
+        if len(ids) == n:
             return self._result(
                 Outcome.POSTED, None, None, "id from the profile page", dl, tweet_id=ids[0], tweet_ids=ids
             )
-        if sent and len(ids) + 1 == len(request.parts):
+        if len(ids) > missing_at:  # the id-less part was found; what follows it never went out
+            return self._result(
+                Outcome.RETRYABLE,
+                "thread_interrupted",
+                RootCause.UNKNOWN,
+                f"part {missing_at + 1} of {n} went out without its id (found on the profile); "
+                f"parts {len(ids) + 1}-{n} were not sent: the thread continues from part {len(ids) + 1}",
+                dl,
+                tweet_id=ids[0],
+                tweet_ids=ids,
+            )
+        if sent:  # X confirmed part missing_at + 1; recovery finds its id, then the thread continues
             return self._result(
                 Outcome.POSTED_NO_ID,
                 "missing_id",
                 RootCause.UNKNOWN,
-                "X confirmed the post but its id was not captured",
+                "X confirmed the post but its id was not captured"
+                + (f" (part {missing_at + 1} of {n})" if n > 1 else ""),
                 dl,
                 tweet_id=ids[0] if ids else None,
                 tweet_ids=ids,
