@@ -8,7 +8,7 @@ import sys
 import click
 import sqlalchemy as sa
 
-from xbot_pipeline.cli import accounts, db, demo, status, ui  # noqa: F401  (registers commands)
+from xbot_pipeline.cli import accounts, db, demo, learning, status, ui  # noqa: F401  (registers commands)
 from xbot_pipeline.cli import posting as _posting_cli  # noqa: F401  (registers `xbot enqueue` and friends)
 from xbot_pipeline.cli import sandbox as _sandbox_cli  # noqa: F401  (registers `xbot sandbox`)
 from xbot_pipeline.cli.app import CliError, app, write_error_line

@@ -1,0 +1,112 @@
+"""`xbot plan`, `xbot metrics`, `xbot learning`: the learning passes on demand, and what was learned."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from xbot_pipeline.cli.app import CliError, app, console, runtime
+from xbot_pipeline.learning import service
+from xbot_pipeline.store import learning as q
+
+
+@app.command()
+def plan(
+    seed: int | None = typer.Option(
+        None, "--seed", help="Random seed for the Thompson draws (reproducible)."
+    ),
+) -> None:
+    """Run one planning pass now (what planning_job does hourly): fill each queue to its horizon."""
+    report = service.plan(runtime(), seed=seed)
+    for line in report.lines:
+        console.print(str(line))
+    console.print(report.summary())
+
+
+@app.command()
+def metrics() -> None:
+    """Run one metrics pass now (what metrics_job does every 20 min): read due posts' public metrics."""
+    report = service.collect_metrics(runtime())
+    for account, why in sorted(report.deferred.items()):
+        console.print(f"[{account}] deferred: {why}")
+    console.print(report.summary())
+
+
+def _arm_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        a, b = float(r["alpha"]), float(r["beta"])
+        out.append(
+            {
+                "account_id": r["account_id"],
+                "family": r["family"],
+                "arm": r["arm"],
+                "mean": a / (a + b),
+                "alpha": a,
+                "beta": b,
+                "n_eff": float(r["n_eff"]),
+                "observations": int(r["observations"]),
+                "updated_at": r["updated_at"],
+            }
+        )
+    return sorted(out, key=lambda r: (r["account_id"], r["family"], -r["mean"], r["arm"]))
+
+
+@app.command()
+def learning(
+    account: str | None = typer.Option(None, "--account", "-a", help="Only this account."),
+    update: bool = typer.Option(
+        False, "--update", help="First run one learning step (what learning_job does hourly)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+) -> None:
+    """What the bandit has learned: each arm's posterior mean (best first) and the rewards behind it."""
+    rt = runtime()
+    if update:
+        swept, measured, report = service.update(rt)
+        applied = sum(report.applied.values())
+        console.print(f"learning: {swept} hand-offs swept, {measured} rewards measured, {applied} applied")
+    arms = _arm_rows(q.load_arms(rt.store, account) if account else q.all_arms(rt.store))
+    rewards = q.reward_rows(rt.store, account)
+    counts = Counter(
+        "applied" if r.get("applied_at") else "measured" if r.get("reward") is not None else "waiting"
+        for r in rewards
+    )
+    if account and not arms and not rewards:
+        known = {r["account_id"] for r in q.all_arms(rt.store)} | set(q.reward_accounts(rt.store))
+        if account not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            raise CliError(f"no learning state for account {account!r} (known: {listed})")
+    if as_json:
+        typer.echo(json.dumps({"arms": arms, "rewards": dict(counts)}, indent=2, default=str))
+        return
+    table = Table(
+        title="Bandit posteriors (Beta; mean = expected reward: 24 h engagement rate / reward scale, max 1)",
+        show_edge=False,
+    )
+    for col in ("account", "family", "arm"):
+        table.add_column(col)
+    for col in ("mean", "alpha", "beta", "n_eff", "obs"):
+        table.add_column(col, justify="right")
+    for r in arms:
+        table.add_row(
+            r["account_id"],
+            r["family"],
+            r["arm"],
+            f"{r['mean']:.3f}",
+            f"{r['alpha']:.1f}",
+            f"{r['beta']:.1f}",
+            f"{r['n_eff']:.1f}",
+            str(r["observations"]),
+        )
+    if not arms:
+        table.add_row("-", "-", "-", "-", "-", "-", "-", "no rewards applied yet")
+    console.print(table)
+    console.print(
+        f"rewards: {counts['applied']} applied, {counts['measured']} measured (next learning step), "
+        f"{counts['waiting']} waiting for their 24 h metrics"
+    )
