@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
@@ -16,7 +17,16 @@ from xbot_pipeline.events.redact import install_log_redaction
 from xbot_pipeline.settings import SettingsError
 
 
+def _honour_interrupts() -> None:
+    """A shell starts background commands with SIGINT ignored, and Python (and anything it execs, such as
+    `dagster dev` and its webserver and daemon) would keep ignoring it: `kill -INT` or Ctrl-C forwarded by a
+    supervisor then never stops `xbot sandbox serve` or `xbot ui`. Take the default interrupt back."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main() -> None:
+    _honour_interrupts()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     install_log_redaction()
     try:

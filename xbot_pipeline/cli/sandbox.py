@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -61,12 +62,17 @@ def serve(
         if session_file:
             server.write_storage_state(DEMO_HANDLE, session_file)
             console.print(f"session file for @{demo.handle}: {session_file}")
+        signal.signal(signal.SIGTERM, _interrupt)  # a supervisor's stop: shut down as on Ctrl-C
         while True:
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @sandbox_app.command()

@@ -38,6 +38,9 @@ def test_ui_serves_the_location_and_stops_cleanly(tmp_path: Path) -> None:
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        # as a shell starts a background job: SIGINT ignored, which `dagster dev` and its children inherit
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         deadline = time.monotonic() + 120
@@ -60,7 +63,12 @@ def test_ui_serves_the_location_and_stops_cleanly(tmp_path: Path) -> None:
         assert (home / "dagster" / "dagster.yaml").exists()
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
     deadline = time.monotonic() + 30
     while _dagster_processes(home) and time.monotonic() < deadline:
         time.sleep(0.5)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from xbot_pipeline.sandbox.state import SandboxState
 
 
@@ -47,7 +49,9 @@ def test_fault_posts_reset_and_bad_input(tmp_path: Path) -> None:
     state.close()
 
 
-def test_serve_prints_urls_and_credentials_and_stops_on_interrupt(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_serve_prints_urls_and_credentials_and_stops_on_interrupt(tmp_path: Path, stop: str) -> None:
+    """Started as a shell starts a background job (SIGINT ignored), it still stops on SIGINT or SIGTERM."""
     import signal
     import stat
     import time
@@ -63,6 +67,8 @@ def test_serve_prints_urls_and_credentials_and_stops_on_interrupt(tmp_path: Path
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         lines = []
@@ -75,5 +81,10 @@ def test_serve_prints_urls_and_credentials_and_stops_on_interrupt(tmp_path: Path
         assert stat.S_IMODE(session.stat().st_mode) == 0o600
         assert httpx.get(url + "/home", follow_redirects=False).status_code == 302
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
+        proc.send_signal(getattr(signal, stop))
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
