@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
+import polars as pl
 import typer
 from rich.table import Table
 
@@ -36,24 +37,13 @@ def metrics() -> None:
     console.print(report.summary())
 
 
-def _arm_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for r in rows:
-        a, b = float(r["alpha"]), float(r["beta"])
-        out.append(
-            {
-                "account_id": r["account_id"],
-                "family": r["family"],
-                "arm": r["arm"],
-                "mean": a / (a + b),
-                "alpha": a,
-                "beta": b,
-                "n_eff": float(r["n_eff"]),
-                "observations": int(r["observations"]),
-                "updated_at": r["updated_at"],
-            }
-        )
-    return sorted(out, key=lambda r: (r["account_id"], r["family"], -r["mean"], r["arm"]))
+def _arms(rt: Any, account: str | None) -> list[dict[str, Any]]:
+    """The posteriors as the `bandit_posteriors` asset computes them, best first within each family."""
+    frame = service.posteriors_frame(rt)
+    if account:
+        frame = frame.filter(pl.col("account_id") == account)
+    frame = frame.sort(["account_id", "family", "mean", "arm"], descending=[False, False, True, False])
+    return frame.to_dicts()
 
 
 @app.command()
@@ -70,7 +60,7 @@ def learning(
         swept, measured, report = service.update(rt)
         applied = sum(report.applied.values())
         console.print(f"learning: {swept} hand-offs swept, {measured} rewards measured, {applied} applied")
-    arms = _arm_rows(q.load_arms(rt.store, account) if account else q.all_arms(rt.store))
+    arms = _arms(rt, account)
     rewards = q.reward_rows(rt.store, account)
     counts = Counter(
         "applied" if r.get("applied_at") else "measured" if r.get("reward") is not None else "waiting"
@@ -85,12 +75,12 @@ def learning(
         typer.echo(json.dumps({"arms": arms, "rewards": dict(counts)}, indent=2, default=str))
         return
     table = Table(
-        title="Bandit posteriors (Beta; mean = expected reward: 24 h engagement rate / reward scale, max 1)",
+        title="Bandit posteriors (mean = expected reward: 24 h engagement rate / reward scale)",
         show_edge=False,
     )
     for col in ("account", "family", "arm"):
         table.add_column(col)
-    for col in ("mean", "alpha", "beta", "n_eff", "obs"):
+    for col in ("mean", "± std", "alpha", "beta", "n_eff", "obs"):
         table.add_column(col, justify="right")
     for r in arms:
         table.add_row(
@@ -98,13 +88,14 @@ def learning(
             r["family"],
             r["arm"],
             f"{r['mean']:.3f}",
+            f"{r['std']:.3f}",
             f"{r['alpha']:.1f}",
             f"{r['beta']:.1f}",
             f"{r['n_eff']:.1f}",
             str(r["observations"]),
         )
     if not arms:
-        table.add_row("-", "-", "-", "-", "-", "-", "-", "no rewards applied yet")
+        table.add_row("-", "-", "-", "-", "-", "-", "-", "-", "no rewards applied yet")
     console.print(table)
     console.print(
         f"rewards: {counts['applied']} applied, {counts['measured']} measured (next learning step), "

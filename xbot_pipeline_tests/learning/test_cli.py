@@ -25,6 +25,7 @@ def env(settings, sandbox):
         "XBOT_X_API_URL": sandbox.api_url,
         "XBOT_X_API_TOKEN": sandbox.account().token,
         "XBOT_LEARNING_POSTS_PER_DAY": "3",
+        "COLUMNS": "200",
     }
 
 
