@@ -212,9 +212,10 @@ class SandboxState:
             self._db.execute("INSERT OR REPLACE INTO hidden VALUES (?, ?)", (post_id, until))
 
     def posts(
-        self, account: Account | None = None, limit: int = 1000, *, timeline: bool = False
+        self, account: Account | None = None, limit: int | None = None, *, timeline: bool = False
     ) -> list[dict[str, Any]]:
-        """Posts newest first (one account's, or everyone's); ``timeline`` leaves out hidden ones."""
+        """Posts newest first (one account's, or everyone's; all of them unless ``limit``); ``timeline``
+        leaves out hidden ones."""
         where, args = ("WHERE p.author_id = ?", [account.user_id]) if account else ("WHERE 1 = 1", [])
         if timeline:
             where += " AND p.id NOT IN (SELECT post_id FROM hidden WHERE until > ?)"
@@ -223,7 +224,7 @@ class SandboxState:
             rows = self._db.execute(
                 "SELECT p.*, a.handle, a.followers FROM posts p JOIN accounts a ON a.user_id = p.author_id "
                 f"{where} ORDER BY p.created_at DESC, length(p.id) DESC, p.id DESC LIMIT ?",
-                [*args, limit],
+                [*args, -1 if limit is None else limit],  # SQLite: LIMIT -1 is no limit
             ).fetchall()
         return [self._post(r) for r in rows]
 

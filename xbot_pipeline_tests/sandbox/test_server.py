@@ -156,3 +156,13 @@ def test_a_manual_clock_moves_timestamps_and_metrics(tmp_path: Path) -> None:
             series.append(server.admin.metrics([post_id])[post_id]["impressions"])
         assert series == sorted(series) and series[0] == 0 and series[-1] > 500
         assert series[2] > 0.4 * series[4]
+
+
+def test_admin_lists_every_post_past_a_thousand(sandbox: SandboxServer) -> None:
+    """The fault campaign compares the store with every live post: a capped list made posts look lost."""
+    account = sandbox.state.account("xbot_demo")
+    for n in range(1005):
+        sandbox.state.create_post(account, f"bulk post {n}", None, "api")
+    posts = sandbox.admin.posts()
+    assert len(posts) == 1005 and posts[0]["text"] == "bulk post 1004"
+    assert len(sandbox.state.posts(account, limit=10)) == 10
