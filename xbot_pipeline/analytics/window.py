@@ -1,8 +1,9 @@
 """The 24 h error window, kept incrementally in a local Arrow IPC cache.
 
 A routine run reads only errors it has not seen (id above the cache's high-water mark, plus a short
-``created_at`` overlap for late commits) and re-checks the recovery of the cached open errors by primary
-key; everything else comes from the cache. A full window read happens on the first run, after a gap
+``created_at`` overlap for late commits) and the errors marked recovered since the previous run (an index
+range on ``recovered_at``, however old the error), applied to the cached open errors; everything else
+comes from the cache. A full window read happens on the first run, after a gap
 longer than the window, when the clock goes backwards, and every ``full_every`` as a safety net.
 """
 
