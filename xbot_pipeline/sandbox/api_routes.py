@@ -197,7 +197,7 @@ def make_api_routes(sandbox: Sandbox) -> list[Route]:
             data["public_metrics"] = {
                 "followers_count": account.followers,
                 "following_count": 0,
-                "tweet_count": len(sandbox.state.posts(account)),
+                "tweet_count": sandbox.state.post_count(account),
                 "listed_count": 0,
             }
         return JSONResponse({"data": data})

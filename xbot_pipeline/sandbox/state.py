@@ -228,6 +228,11 @@ class SandboxState:
             ).fetchall()
         return [self._post(r) for r in rows]
 
+    def post_count(self, account: Account) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT count(*) FROM posts WHERE author_id = ?", (account.user_id,))
+            return int(row.fetchone()[0])
+
     def is_thread_post(self, post: dict[str, Any]) -> bool:
         """Part of a self-reply chain (a thread) rather than a lone post."""
         with self._lock:

@@ -166,3 +166,5 @@ def test_admin_lists_every_post_past_a_thousand(sandbox: SandboxServer) -> None:
     posts = sandbox.admin.posts()
     assert len(posts) == 1005 and posts[0]["text"] == "bulk post 1004"
     assert len(sandbox.state.posts(account, limit=10)) == 10
+    me = api_client(sandbox).get("/2/users/me", params={"user.fields": "public_metrics"}).json()
+    assert me["data"]["public_metrics"]["tweet_count"] == 1005
