@@ -49,35 +49,22 @@ def error_frequency(errors: pl.DataFrame, now: datetime, window: timedelta = WIN
         return pl.DataFrame(schema=FREQUENCY_SCHEMA)
     age_hours = ((pl.lit(now) - pl.col("created_at")).dt.total_microseconds() // 3_600_000_000).cast(pl.Int64)
     frame = frame.with_columns(bucket=(hours - 1 - age_hours).clip(0, hours - 1))
-    trend = (
-        frame.group_by("component", "error_type", "bucket")
-        .len()
-        .group_by("component", "error_type")
-        .agg(pl.col("bucket"), pl.col("len"))
-    )
-    trend = trend.with_columns(
-        hourly_trend=pl.struct("bucket", "len").map_elements(
-            lambda s: _dense(s["bucket"], s["len"], hours), return_dtype=pl.List(pl.Int64)
+    hour_cols = [f"_h{h}" for h in range(hours)]
+    out = (
+        frame.group_by("component", "error_type")
+        .agg(
+            *[(pl.col("bucket") == h).sum().alias(name) for h, name in enumerate(hour_cols)],
+            count=pl.len().cast(pl.Int64),
+            first_seen=pl.col("created_at").min(),
+            last_seen=pl.col("created_at").max(),
+            critical=(pl.col("severity") == "critical").any(),
+            accounts=pl.col("account_id").drop_nulls().n_unique().cast(pl.Int64),
         )
-    ).select("component", "error_type", "hourly_trend")
-    summary = frame.group_by("component", "error_type").agg(
-        count=pl.len().cast(pl.Int64),
-        first_seen=pl.col("created_at").min(),
-        last_seen=pl.col("created_at").max(),
-        critical=(pl.col("severity") == "critical").any(),
-        accounts=pl.col("account_id").drop_nulls().n_unique().cast(pl.Int64),
+        .with_columns(hourly_trend=pl.concat_list(hour_cols).cast(pl.List(pl.Int64)))  # one pass, dense
     )
-    out = summary.join(trend, on=["component", "error_type"], how="left", nulls_equal=True)
     return out.select(list(FREQUENCY_SCHEMA)).sort(
         ["count", "component", "error_type"], descending=[True, False, False]
     )
-
-
-def _dense(buckets: list[int], counts: list[int], hours: int) -> list[int]:
-    out = [0] * hours
-    for b, n in zip(buckets, counts, strict=True):
-        out[int(b)] += int(n)
-    return out
 
 
 def recovery_metrics(errors: pl.DataFrame, now: datetime, window: timedelta = WINDOW) -> pl.DataFrame:

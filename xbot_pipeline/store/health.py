@@ -65,7 +65,7 @@ def _col(conn: Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[An
     return sa.type_coerce(column, sa.DateTime(timezone=True)).label(column.key)
 
 
-def _frame(conn: Connection, stmt: sa.Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+def _frame(conn: Connection, stmt: sa.Executable, schema: dict[str, Any]) -> pl.DataFrame:
     """Fetch straight from the DBAPI cursor (no per-row SQLAlchemy processing) into typed columns."""
     result = conn.execute(stmt)
     rows = result.cursor.fetchall() if result.cursor is not None else []  # type: ignore[union-attr]
@@ -77,7 +77,10 @@ def _frame(conn: Connection, stmt: sa.Select[Any], schema: dict[str, Any]) -> pl
         }
     else:
         loose = {k: pl.Datetime("us", "UTC") if v == UTC_TS else v for k, v in schema.items()}
-    frame = pl.DataFrame(rows, schema=loose, orient="row")
+    columns = zip(*rows, strict=True)  # column by column: about twice as fast as orient="row"
+    frame = pl.DataFrame(
+        [pl.Series(name, col, dtype=dt) for (name, dt), col in zip(loose.items(), columns, strict=True)]
+    )
     fixes = []
     for name, dtype in schema.items():
         if dtype == UTC_TS:
@@ -426,27 +429,18 @@ def export_table(store: Store, table: sa.Table) -> pl.DataFrame:
 def read_errors_incremental(store: Store, *, after_id: int, since: datetime, until: datetime) -> pl.DataFrame:
     """Errors with ``id > after_id`` OR ``created_at >= since``, up to ``until``.
 
-    Two indexed range reads (primary key; created_at), merged: an ``OR`` would defeat the indexes on
-    SQLite. The ``since`` overlap catches rows whose id was allocated earlier but committed later
-    (Postgres sequences are not commit-ordered), which a pure id high-water mark would miss.
+    A ``UNION`` of two indexed range reads (primary key; created_at), one round trip: an ``OR`` would
+    defeat the indexes on SQLite. The ``since`` overlap catches rows whose id was allocated earlier but
+    committed later (Postgres sequences are not commit-ordered), which a pure id high-water mark would miss.
     """
     c = system_events.c
     with store.connect() as conn:
-        by_id = _frame(
-            conn,
-            sa.select(*_error_columns(conn))
-            .where(c.id > after_id, c.created_at <= until, c.is_error.is_(True))
-            .order_by(c.id),
-            ERROR_SCHEMA,
+        columns = _error_columns(conn)
+        by_id = sa.select(*columns).where(c.id > after_id, c.created_at <= until, c.is_error.is_(True))
+        by_time = sa.select(*columns).where(
+            c.created_at >= since, c.created_at <= until, c.is_error.is_(True)
         )
-        by_time = _frame(
-            conn,
-            sa.select(*_error_columns(conn))
-            .where(c.created_at >= since, c.created_at <= until, c.is_error.is_(True))
-            .order_by(c.id),
-            ERROR_SCHEMA,
-        )
-    return pl.concat([by_id, by_time]).unique(subset="id", keep="first").sort("id")
+        return _frame(conn, sa.union(by_id, by_time).order_by("id"), ERROR_SCHEMA)
 
 
 def recovered_since(store: Store, since: datetime) -> pl.DataFrame:

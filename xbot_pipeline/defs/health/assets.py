@@ -19,8 +19,9 @@ GROUP = "health"
 
 
 def cached_window(xbot: XbotResource, now: datetime) -> pl.DataFrame:
-    """The 24 h error window, read incrementally through a Arrow IPC cache in XBOT_HOME."""
-    return error_window_cached(xbot.store, now, xbot.runtime.settings.home / "health" / "error_window.arrow")
+    """The 24 h error window, read incrementally through a Parquet cache in XBOT_HOME."""
+    cache = xbot.runtime.settings.home / "health" / "error_window.parquet"
+    return error_window_cached(xbot.store, now, cache)
 
 
 def _md_table(frame: pl.DataFrame, columns: list[str], limit: int = 10) -> str:
