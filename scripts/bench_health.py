@@ -249,11 +249,13 @@ def load_postgres(url: str, frame: pl.DataFrame) -> None:
                 chunk.write_csv(buf, include_header=False, datetime_format="%Y-%m-%dT%H:%M:%S%.6f+00:00")
                 copy.write(buf.getvalue())
         raw.commit()
-        cur.execute("ANALYZE system_events")
-        raw.commit()
     finally:
         raw.close()
-        engine.dispose()
+    # what autovacuum does to a long-lived table (insert threshold, PG 13+): statistics and the
+    # visibility map, without which the planner will not use index-only scans on a freshly COPYed table
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE system_events")
+    engine.dispose()
 
 
 def assets_run(store: Store, now: datetime, cache: Path | None = None) -> tuple:
