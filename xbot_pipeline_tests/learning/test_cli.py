@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -15,18 +14,8 @@ from xbot_pipeline_tests.posting.test_cli import xbot
 
 
 @pytest.fixture
-def env(settings, sandbox):
-    return {
-        **os.environ,
-        "XBOT_HOME": str(settings.home),
-        "XBOT_DATABASE_URL": settings.database_url,
-        "XBOT_ACCOUNT": DEMO_HANDLE,
-        "XBOT_PUBLISHER": "api",
-        "XBOT_X_API_URL": sandbox.api_url,
-        "XBOT_X_API_TOKEN": sandbox.account().token,
-        "XBOT_LEARNING_POSTS_PER_DAY": "3",
-        "COLUMNS": "200",
-    }
+def env(api_cli_env):
+    return {**api_cli_env, "XBOT_LEARNING_POSTS_PER_DAY": "3", "COLUMNS": "200"}
 
 
 def test_plan_fills_the_queue_once_and_metrics_has_nothing_due(store, env) -> None:

@@ -14,16 +14,8 @@ from xbot_pipeline_tests.posting.test_cli import xbot
 
 
 @pytest.fixture
-def env(settings, sandbox):
-    return {
-        **os.environ,
-        "XBOT_HOME": str(settings.home),
-        "XBOT_DATABASE_URL": settings.database_url,
-        "XBOT_ACCOUNT": DEMO_HANDLE,
-        "XBOT_PUBLISHER": "api",
-        "XBOT_X_API_URL": sandbox.api_url,
-        "XBOT_X_API_TOKEN": sandbox.account().token,
-    }
+def env(api_cli_env):
+    return api_cli_env
 
 
 def _posted(store) -> int:

@@ -2,46 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from xbot_pipeline.posting.config import fast_config
 from xbot_pipeline.posting.enqueue import enqueue
-from xbot_pipeline.posting.publishers import publisher_for_map
 from xbot_pipeline.posting.run import run_posting
 from xbot_pipeline.publishing.base import Outcome, PostRequest, RootCause
 from xbot_pipeline.publishing.browser import BrowserPublisher
 from xbot_pipeline.recovery.config import RecoveryConfig
 from xbot_pipeline.recovery.run import run_recovery
 from xbot_pipeline.sandbox.server import DEMO_HANDLE, SandboxServer
-from xbot_pipeline.store.accounts import ensure_account
 from xbot_pipeline.store.posts import get_post
+from xbot_pipeline_tests.fixtures.sandbox import chain_of, demo_browser_publishers
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_chromium_left")]
 
 PARTS = ["1/ sleep comes first", "2/ then protein at breakfast", "3/ then a walk after lunch"]
 
 
-@pytest.fixture(scope="module")
-def shared_browser(sandbox_server: SandboxServer, demo_session_file: Path) -> Iterator[BrowserPublisher]:
-    with BrowserPublisher(
-        sandbox_server.web_url, demo_session_file, DEMO_HANDLE, op_timeout_s=10, fallback_timeout_s=3
-    ) as publisher:
-        yield publisher
-    assert publisher.launches == 1
-
-
 @pytest.fixture
-def browser(shared_browser: BrowserPublisher, sandbox: SandboxServer) -> BrowserPublisher:
-    shared_browser.op_timeout_s = 10
-    return shared_browser
-
-
-def chain_of(sandbox: SandboxServer, ids: list[str]) -> list[tuple[str, str | None]]:
-    by_id = {p["id"]: p for p in sandbox.admin.posts()}
-    return [(by_id[i]["text"], by_id[i]["parent_id"]) for i in ids]
+def browser(demo_browser: BrowserPublisher, sandbox: SandboxServer) -> BrowserPublisher:
+    demo_browser.op_timeout_s = 10
+    return demo_browser
 
 
 @pytest.mark.parametrize("pages", ["every page", "only /compose/post"])
@@ -124,16 +106,7 @@ def test_no_reply_ui_on_an_empty_profile_stops_after_part_one(
 def test_posting_layer_finishes_a_broken_chain_exactly_once(
     store, tracker, sandbox, demo_session_file, fault
 ) -> None:
-    ensure_account(store, DEMO_HANDLE, publisher="browser")
-    spec = {
-        DEMO_HANDLE: {
-            "publisher": "browser",
-            "session_file": str(demo_session_file),
-            "handle": DEMO_HANDLE,
-            "op_timeout_s": 6,
-        }
-    }
-    pf = publisher_for_map(spec, api_url=sandbox.api_url, web_url=sandbox.web_url, clock=store.clock)
+    pf = demo_browser_publishers(store, sandbox, demo_session_file, op_timeout_s=6)
     post = enqueue(store, DEMO_HANDLE, "thread", PARTS)
     sandbox.admin.inject("alt_layout", prob=1.0)
     sandbox.admin.inject(fault, next_n=1, skip=1, **({"seconds": 30} if fault == "hang" else {}))

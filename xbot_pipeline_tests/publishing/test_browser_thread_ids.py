@@ -6,45 +6,29 @@ continues the thread from the first unsent part, so every part is posted exactly
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from xbot_pipeline.posting.config import fast_config
 from xbot_pipeline.posting.enqueue import enqueue
-from xbot_pipeline.posting.publishers import publisher_for_map
 from xbot_pipeline.posting.run import run_posting
 from xbot_pipeline.publishing.base import Outcome, PostRequest
 from xbot_pipeline.publishing.browser import BrowserPublisher
 from xbot_pipeline.recovery.config import RecoveryConfig
 from xbot_pipeline.recovery.run import run_recovery
 from xbot_pipeline.sandbox.server import DEMO_HANDLE, SandboxServer
-from xbot_pipeline.store.accounts import ensure_account
 from xbot_pipeline.store.posts import get_post
+from xbot_pipeline_tests.fixtures.sandbox import chain_of, demo_browser_publishers
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_chromium_left")]
 
 PARTS = ["1/ drink water first", "2/ then move for ten minutes", "3/ then plan the day"]
 
 
-@pytest.fixture(scope="module")
-def shared_browser(sandbox_server: SandboxServer, demo_session_file: Path) -> Iterator[BrowserPublisher]:
-    with BrowserPublisher(
-        sandbox_server.web_url, demo_session_file, DEMO_HANDLE, op_timeout_s=10, fallback_timeout_s=3
-    ) as publisher:
-        yield publisher
-    assert publisher.launches == 1
-
-
 @pytest.fixture
-def browser(shared_browser: BrowserPublisher, sandbox: SandboxServer) -> BrowserPublisher:
-    return shared_browser
-
-
-def chain_of(sandbox: SandboxServer, ids: list[str]) -> list[tuple[str, str | None]]:
-    by_id = {p["id"]: p for p in sandbox.admin.posts()}
-    return [(by_id[i]["text"], by_id[i]["parent_id"]) for i in ids]
+def browser(demo_browser: BrowserPublisher, sandbox: SandboxServer) -> BrowserPublisher:
+    return demo_browser
 
 
 @pytest.mark.parametrize("fault", ["missing_id", "drop"])
@@ -76,16 +60,7 @@ def test_middle_part_not_yet_visible_is_posted_without_id_at_that_part(
 def test_posting_layer_finishes_the_interrupted_thread_exactly_once(
     store, tracker, sandbox: SandboxServer, demo_session_file: Path
 ) -> None:
-    ensure_account(store, DEMO_HANDLE, publisher="browser")
-    spec = {
-        DEMO_HANDLE: {
-            "publisher": "browser",
-            "session_file": str(demo_session_file),
-            "handle": DEMO_HANDLE,
-            "op_timeout_s": 8,
-        }
-    }
-    pf = publisher_for_map(spec, api_url=sandbox.api_url, web_url=sandbox.web_url, clock=store.clock)
+    pf = demo_browser_publishers(store, sandbox, demo_session_file, op_timeout_s=8)
     post = enqueue(store, DEMO_HANDLE, "thread", PARTS)
     sandbox.admin.inject("missing_id", next_n=1, skip=1)
     config = fast_config()
