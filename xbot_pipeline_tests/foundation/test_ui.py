@@ -6,11 +6,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from xbot_pipeline_tests.procutil import start_xbot_in_background, stop_or_kill
 
 QUERY = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
   location { name } jobs { name } schedules { name scheduleState { status } } } } } }"""
@@ -32,15 +33,9 @@ def test_ui_serves_the_location_and_stops_cleanly(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XBOT_", "DAGSTER_"))}
     env["XBOT_HOME"] = str(home)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from xbot_pipeline.cli import main; main()", "ui", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        # as a shell starts a background job: SIGINT ignored, which `dagster dev` and its children inherit
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    # SIGINT ignored, as CI starts it: `dagster dev` and its children inherit that
+    proc = start_xbot_in_background(
+        "ui", "--port", str(port), env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 120
@@ -62,13 +57,7 @@ def test_ui_serves_the_location_and_stops_cleanly(tmp_path: Path) -> None:
         assert states["posting_schedule"] == "RUNNING" and states["recovery_schedule"] == "RUNNING"
         assert (home / "dagster" / "dagster.yaml").exists()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
+        stop_or_kill(proc, signal.SIGTERM, timeout=60)
     deadline = time.monotonic() + 30
     while _dagster_processes(home) and time.monotonic() < deadline:
         time.sleep(0.5)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from xbot_pipeline.sandbox.state import SandboxState
+from xbot_pipeline_tests.procutil import start_xbot_in_background, stop_or_kill
 
 
 def xbot(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -59,16 +60,18 @@ def test_serve_prints_urls_and_credentials_and_stops_on_interrupt(tmp_path: Path
     import httpx
 
     env = {**os.environ, "XBOT_HOME": str(tmp_path), "COLUMNS": "250"}
-    code = "from xbot_pipeline.cli import main; main()"
     session = tmp_path / "session.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, "sandbox", "serve", "--port", "0", "--session-file", str(session)],
+    proc = start_xbot_in_background(
+        "sandbox",
+        "serve",
+        "--port",
+        "0",
+        "--session-file",
+        str(session),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         lines = []
@@ -81,10 +84,4 @@ def test_serve_prints_urls_and_credentials_and_stops_on_interrupt(tmp_path: Path
         assert stat.S_IMODE(session.stat().st_mode) == 0o600
         assert httpx.get(url + "/home", follow_redirects=False).status_code == 302
     finally:
-        proc.send_signal(getattr(signal, stop))
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
+        stop_or_kill(proc, getattr(signal, stop), timeout=15)
