@@ -1,7 +1,11 @@
 """The one injectable clock: everything that asks "what time is it" asks a Clock.
 
-Domain code takes a ``Clock`` argument; production passes ``SystemClock()``, tests and simulations pass
-``ManualClock`` and move time by hand.
+The ``Store`` carries the one clock of a process (``Store(engine, clock=...)``, ``open_runtime(clock=...)``):
+domain code that is given a store reads ``store.clock``, store queries that stamp rows read it too, and the
+event tracker stamps events with it, so a row, an event and a decision never disagree about the time.
+Production opens the store with ``SystemClock()``; tests and simulations give it a ``ManualClock`` and move
+time by hand. Code that has no store (publishers, the stand-in) takes a ``clock`` argument, and callers
+pass ``store.clock`` (``Runtime.clock``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from xbot_pipeline.events import EventTracker
 from xbot_pipeline.events.redact import register_secret
 from xbot_pipeline.settings import Settings, load_settings
 from xbot_pipeline.store import Store
-from xbot_pipeline.store.engine import create_store_engine
+from xbot_pipeline.store.engine import Engine, create_store_engine
 from xbot_pipeline.store.migrate import upgrade
 
 
@@ -25,7 +25,7 @@ class Runtime:
         return self.store.clock
 
 
-_engines: dict[str, object] = {}
+_engines: dict[str, Engine] = {}
 _migrated: set[str] = set()
 _lock = threading.Lock()
 
@@ -42,8 +42,8 @@ def open_runtime(
         if engine is None:
             engine = _engines[settings.database_url] = create_store_engine(settings.database_url)
         if migrate and settings.database_url not in _migrated:
-            upgrade(engine)  # type: ignore[arg-type]
+            upgrade(engine)
             _migrated.add(settings.database_url)
-    store = Store(engine=engine, clock=clock or SystemClock())  # type: ignore[arg-type]
+    store = Store(engine=engine, clock=clock or SystemClock())
     tracker = EventTracker.for_home(store, settings.home, secrets=settings.secrets())
     return Runtime(settings=settings, store=store, tracker=tracker)

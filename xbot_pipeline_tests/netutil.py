@@ -8,10 +8,15 @@ import threading
 
 
 class OutageProxy:
-    """Forwards 127.0.0.1:<port> to a target; ``cut()`` refuses and drops connections, ``restore()`` heals."""
+    """Forwards 127.0.0.1:<port> to a target; ``cut()`` refuses and drops connections, ``restore()`` heals.
+
+    ``freeze()`` is the silent partition: connections stay open and new ones are accepted, but no byte is
+    forwarded either way until ``thaw()`` (the bytes held meanwhile are delivered then)."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._listener: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
@@ -49,6 +54,12 @@ class OutageProxy:
                 conn.close()
             self._conns.clear()
 
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
@@ -57,6 +68,7 @@ class OutageProxy:
                 return
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)  # the connect is bounded; a silent peer must not close the pipe
             except OSError:
                 client.close()
                 continue
@@ -65,10 +77,11 @@ class OutageProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
+                while not self._flowing.wait(0.5):  # frozen: hold the bytes, keep the connection
+                    pass
                 dst.sendall(data)
         except OSError:
             pass

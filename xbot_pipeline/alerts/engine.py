@@ -6,6 +6,7 @@ Everything it remembers (cursor of the last event seen, occurrence counters, rou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from xbot_pipeline.analytics.config import HealthThresholds
 from xbot_pipeline.events import EventTracker
 from xbot_pipeline.store import Store
 from xbot_pipeline.store import health as q
+from xbot_pipeline.store.posts import oldest_awaiting_review
 
 STATE_NS = "alerts.state"
 QUIET = timedelta(hours=1)
@@ -40,13 +42,44 @@ class AlertPass:
     resolved: list[str] = field(default_factory=list)
     silenced: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
+    channel: str = "log"
 
     def summary(self) -> str:
-        sent = sum(1 for d in self.deliveries if d.delivered)
-        return (
-            f"{sent} sent, {len(self.pending)} pending, {len(self.fired)} firing, "
-            f"{len(self.silenced)} silenced, {len(self.resolved)} resolved"
+        """One line for the sensor tick, e.g. ``sent 1 (health_low → webhook), suppressed 2 (cooldown:
+        recovery_low, spike:posting:timeout), resolved 0``: what went out, what was held back and why."""
+        sent = [d for d in self.deliveries if d.delivered]
+        failed = sorted({d.key for d in self.deliveries if not d.delivered})
+        attempted = {d.key for d in self.deliveries}
+        silenced = sorted(set(self.silenced) - attempted)
+        cooldown = sorted(set(self.fired) - attempted - set(silenced))
+        resolved = sorted(set(self.resolved))
+        sent_items = [
+            f"{d.key}{'' if d.kind == 'fire' else ' ' + ('resolved' if d.kind == 'resolve' else d.kind)}"
+            f" → {self.channel}"
+            for d in sent
+        ]
+        held = [part for part in (_listed("cooldown", cooldown), _listed("breaker open", silenced)) if part]
+        line = (
+            f"sent {len(sent)}{_items(sent_items)}, "
+            f"suppressed {len(cooldown) + len(silenced)}{' (' + '; '.join(held) + ')' if held else ''}, "
+            f"resolved {len(resolved)}{_items(resolved)}"
         )
+        if failed:
+            line += f", failed to send {len(failed)}{_items(failed)} (retried next tick)"
+        return line
+
+
+def _join(items: Sequence[str], limit: int = 3) -> str:
+    more = f", +{len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def _items(items: Sequence[str]) -> str:
+    return f" ({_join(items)})" if items else ""
+
+
+def _listed(reason: str, keys: Sequence[str]) -> str:
+    return f"{reason}: {_join(keys)}" if keys else ""
 
 
 def evaluate_alerts(
@@ -55,16 +88,19 @@ def evaluate_alerts(
     sender: Sender,
     thresholds: HealthThresholds,
     *,
-    checks: list[FailedCheck] = (),  # type: ignore[assignment]
+    checks: Sequence[FailedCheck] = (),
     batch: int = 5000,
+    review_alert_minutes: float | None = None,
 ) -> AlertPass:
     now = store.clock.now()
     router = AlertRouter(
         store, tracker, sender, repeat_interval=timedelta(minutes=thresholds.alert_repeat_minutes)
     )
-    result = AlertPass()
+    result = AlertPass(channel=sender.channel)
     _health_rules(store, router, thresholds, result)
     _check_rules(router, checks, result)
+    if review_alert_minutes is not None:
+        _review_rules(store, tracker, router, review_alert_minutes, now, result)
     _error_rules(store, tracker, router, thresholds, now, batch, result)
     result.deliveries = router.flush()
     result.pending = router.pending()
@@ -94,7 +130,43 @@ def _health_rules(store: Store, router: AlertRouter, t: HealthThresholds, result
         result.resolved.append("recovery_low")
 
 
-def _check_rules(router: AlertRouter, checks: list[FailedCheck], result: AlertPass) -> None:
+def _review_rules(
+    store: Store, tracker: EventTracker, router: AlertRouter, minutes: float, now: datetime, result: AlertPass
+) -> None:
+    """A review queue whose oldest post has waited longer than ``minutes`` alerts (warning), once per
+    account while it stays stale (repeat interval); it resolves when the queue is worked off."""
+    oldest = oldest_awaiting_review(store)
+    for account_id, since in sorted(oldest.items()):
+        key = f"review_stale:{account_id}"
+        waited = (now - since).total_seconds() / 60
+        if waited <= minutes:
+            continue
+        if not router.firing(key):
+            tracker.track_event(
+                "review_queue_stale",
+                {"oldest_minutes": round(waited, 1), "threshold_minutes": minutes},
+                "warning",
+                component="alerts",
+                account_id=account_id,
+            )
+        router.fire(
+            key,
+            f"Review queue of {account_id}: the oldest post has waited {waited:.0f} min (> {minutes:g} min); "
+            "`xbot review` approves, edits or rejects it",
+            "warning",
+            account_id=account_id,
+        )
+        result.fired.append(key)
+    for key in list(router.state):
+        if key.startswith("review_stale:") and router.firing(key):
+            account_id = key.split(":", 1)[1]
+            first = oldest.get(account_id)
+            if first is None or (now - first).total_seconds() / 60 <= minutes:
+                router.resolve(key, f"Review queue of {account_id} is worked off")
+                result.resolved.append(key)
+
+
+def _check_rules(router: AlertRouter, checks: Sequence[FailedCheck], result: AlertPass) -> None:
     """ERROR checks alert (the health score has its own rule above); WARN checks stay in the UI."""
     for check in checks:
         if check.severity != "ERROR" or check.name == "health_score_ok":

@@ -4,6 +4,7 @@ autonomous actions that are safe to take. Pure: frames and a time in, plain data
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,14 +27,16 @@ FAILED_OUTCOMES = ("rejected", "retryable", "unknown")
 # root causes whose spike on one account is best met by opening that account's breaker
 BREAKER_CAUSES = ("rate_limit", "automation_block", "network", "page_changed")
 
-ROOT_CAUSE_SCHEMA = {
-    "root_cause": pl.String,
-    "failures": pl.Int64,
-    "accounts": pl.Int64,
-    "share": pl.Float64,
-    "top_account": pl.String,
-    "top_account_failures": pl.Int64,
-}
+ROOT_CAUSE_SCHEMA = pl.Schema(
+    {
+        "root_cause": pl.String(),
+        "failures": pl.Int64(),
+        "accounts": pl.Int64(),
+        "share": pl.Float64(),
+        "top_account": pl.String(),
+        "top_account_failures": pl.Int64(),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -188,8 +191,8 @@ def plan_actions(
     now: datetime,
     thresholds: HealthThresholds,
     *,
-    paused_accounts: set[str] = frozenset(),  # type: ignore[assignment]
-    open_breakers: set[str] = frozenset(),  # type: ignore[assignment]
+    paused_accounts: AbstractSet[str] = frozenset(),
+    open_breakers: AbstractSet[str] = frozenset(),
 ) -> list[PlannedAction]:
     """Safe autonomous actions: pause an account on repeated session failures; open an account's
     breaker on a spike of one root cause. Accounts already paused / already open are skipped."""

@@ -1,10 +1,12 @@
-"""Health thresholds: the seed's numbers as defaults, each overridable by an ``XBOT_HEALTH_*`` variable."""
+"""Health thresholds: the seed's numbers as defaults.
+
+Operators override any field with ``XBOT_HEALTH_<FIELD>``; ``xbot_pipeline.settings`` reads and validates them
+(``settings.health``), and callers pass the thresholds in.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -28,18 +30,7 @@ class HealthThresholds:
     spike_min_count: int = 5
     alert_repeat_minutes: float = 240.0
     top_error_min_count: int = 10  # seed: recommend when the top error has >= 10 occurrences
-
-
-def thresholds_from_env(env: Mapping[str, str] | None = None) -> HealthThresholds:
-    """Read ``XBOT_HEALTH_<FIELD>`` (upper case) for every field; malformed values raise ValueError."""
-    env = os.environ if env is None else env
-    values: dict[str, float | int] = {}
-    for f in fields(HealthThresholds):
-        raw = env.get(f"XBOT_HEALTH_{f.name.upper()}", "").strip()
-        if not raw:
-            continue
-        try:
-            values[f.name] = int(raw) if f.type in ("int", int) else float(raw)
-        except ValueError:
-            raise ValueError(f"XBOT_HEALTH_{f.name.upper()} must be a number, got {raw!r}") from None
-    return HealthThresholds(**values)  # type: ignore[arg-type]
+    # posting_flowing: posting that is not happening (a stalled daemon, a held pool slot, a dead worker)
+    max_due_age_minutes: float = 15.0  # a due post waiting longer than this
+    max_queued_posting_runs: int = 2  # posting runs waiting in QUEUED at the same time
+    max_minutes_without_posting_run: float = 20.0  # no successful posting run this long while posts are due

@@ -13,25 +13,29 @@ import polars as pl
 WINDOW = timedelta(hours=24)
 TREND_HOURS = 24
 
-FREQUENCY_SCHEMA = {
-    "component": pl.String,
-    "error_type": pl.String,
-    "count": pl.Int64,
-    "first_seen": pl.Datetime("us", "UTC"),
-    "last_seen": pl.Datetime("us", "UTC"),
-    "critical": pl.Boolean,
-    "accounts": pl.Int64,
-    "hourly_trend": pl.List(pl.Int64),
-}
-RECOVERY_SCHEMA = {
-    "component": pl.String,
-    "error_type": pl.String,
-    "errors": pl.Int64,
-    "recovered": pl.Int64,
-    "recovery_rate": pl.Float64,
-    "median_recovery_s": pl.Float64,
-    "p90_recovery_s": pl.Float64,
-}
+FREQUENCY_SCHEMA = pl.Schema(
+    {
+        "component": pl.String(),
+        "error_type": pl.String(),
+        "count": pl.Int64(),
+        "first_seen": pl.Datetime("us", "UTC"),
+        "last_seen": pl.Datetime("us", "UTC"),
+        "critical": pl.Boolean(),
+        "accounts": pl.Int64(),
+        "hourly_trend": pl.List(pl.Int64),
+    }
+)
+RECOVERY_SCHEMA = pl.Schema(
+    {
+        "component": pl.String(),
+        "error_type": pl.String(),
+        "errors": pl.Int64(),
+        "recovered": pl.Int64(),
+        "recovery_rate": pl.Float64(),
+        "median_recovery_s": pl.Float64(),
+        "p90_recovery_s": pl.Float64(),
+    }
+)
 
 
 def in_window(errors: pl.DataFrame, now: datetime, window: timedelta = WINDOW) -> pl.DataFrame:
@@ -97,6 +101,6 @@ def overall_recovery(
         "errors": total,
         "recovered": recovered,
         "rate": round(recovered * 100.0 / total, 2) if total else 100.0,
-        "median_recovery_s": float(times.median()) if times.len() else None,  # type: ignore[arg-type]
-        "p90_recovery_s": float(times.quantile(0.9, "linear")) if times.len() else None,  # type: ignore[arg-type]
+        "median_recovery_s": float(times.median()) if times.len() else None,  # type: ignore[arg-type]  # polars types max()/min()/median() as any literal; this column is numeric
+        "p90_recovery_s": float(times.quantile(0.9, "linear")) if times.len() else None,  # type: ignore[arg-type]  # polars types max()/min()/median() as any literal; this column is numeric
     }

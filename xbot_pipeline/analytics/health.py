@@ -4,6 +4,11 @@ overall = round(0.3*errorHealth + 0.2*recoveryRate + 0.3*postingSuccess + 0.2*jo
 errorRate = errors in 24 h / 24 (per hour) and errorHealth = max(0, 100 - 10*errorRate); each term is 100
 when it has no data. Fixed: posting success counts attempted posts only, and job health comes from the
 real outcome of Dagster runs (``job_run_succeeded`` / ``job_run_failed`` events).
+
+Rounding happens once, at the end: the four terms are exact fractions of the counts they come from (the
+report's fields show them rounded to 2 decimals), and the overall score rounds half up like the seed's
+JavaScript ``Math.round`` (``floor(x + 1/2)``; Python's ``round`` would round 92.5 to 92). Rounding the
+terms first turned an exact 69.5 (4 errors, 50 % recovered, 1 of 3 posts posted) into 69.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 import polars as pl
 
 from xbot_pipeline.analytics.config import HealthThresholds
+from xbot_pipeline.analytics.flow import PostingFlow
 
 POSTING_FAILED = ("failed", "failed_permanent")
 
@@ -35,6 +42,13 @@ class HealthReport:
     job_failures: int
     critical_issues: list[str] = field(default_factory=list)
     generated_at: str = ""
+    # posting_flowing (not a term of the score: the seed's formula is kept; its problems are critical
+    # issues and an ERROR check). Never null, so the warehouse column types stay stable.
+    posting_flowing: bool = True
+    due_posts: int = 0
+    oldest_due_minutes: float = 0.0
+    queued_posting_runs: int = 0
+    minutes_since_posting_success: float = -1.0  # -1: no successful posting run on record / no instance
 
     def event_data(self) -> dict[str, Any]:
         """The seed's camelCase payload of a ``system_health_report`` event (read by its SQL)."""
@@ -52,6 +66,11 @@ class HealthReport:
             "jobRuns": self.job_runs,
             "jobFailures": self.job_failures,
             "generatedAt": self.generated_at,
+            "postingFlowing": self.posting_flowing,
+            "duePosts": self.due_posts,
+            "oldestDueMinutes": self.oldest_due_minutes,
+            "queuedPostingRuns": self.queued_posting_runs,
+            "minutesSincePostingSuccess": self.minutes_since_posting_success,
         }
 
     def as_row(self) -> dict[str, Any]:
@@ -75,13 +94,27 @@ def posting_success(posts: pl.DataFrame, now: datetime, recovery_window: timedel
         & (pl.coalesce(pl.col("claimed_at"), pl.col("updated_at")) <= unknown_cutoff)
     ).height
     attempted = posted + failed + stale_unknown
-    rate = round(posted * 100.0 / attempted, 2) if attempted else 100.0
-    return rate, attempted, posted
+    return round(float(_percent(posted, attempted)), 2), attempted, posted
 
 
 def job_health(succeeded: int, failed: int) -> float:
-    runs = succeeded + failed
-    return round(succeeded * 100.0 / runs, 2) if runs else 100.0
+    return round(float(_percent(succeeded, succeeded + failed)), 2)
+
+
+def _percent(part: int, whole: int) -> Fraction:
+    """Exactly ``part`` of ``whole`` in percent; 100 when there is no data (the seed's rule)."""
+    return Fraction(100 * part, whole) if whole else Fraction(100)
+
+
+def overall_score(error_health: Fraction, recovery: Fraction, posting: Fraction, jobs: Fraction) -> int:
+    """The seed's weighted score, rounded once and half up (JavaScript ``Math.round``)."""
+    score = (
+        Fraction(3, 10) * error_health
+        + Fraction(2, 10) * recovery
+        + Fraction(3, 10) * posting
+        + Fraction(2, 10) * jobs
+    )
+    return math.floor(score + Fraction(1, 2))
 
 
 def health_report(
@@ -92,15 +125,30 @@ def health_report(
     job_runs: tuple[int, int],
     thresholds: HealthThresholds,
     now: datetime,
+    recovered: int | None = None,
+    flow: PostingFlow | None = None,
 ) -> HealthReport:
-    """Combine the four terms; ``job_runs`` is (succeeded, failed) in the last 24 h."""
+    """Combine the four terms; ``job_runs`` is (succeeded, failed) in the last 24 h.
+
+    ``recovered``: how many of the ``errors_24h`` errors recovered, for an exact recovery term (without
+    it, ``recovery_rate`` as given is used). ``flow``: the posting_flowing rules' result; each of its
+    problems is a critical issue.
+    """
     error_rate = round(errors_24h / 24.0, 2)
-    error_health = max(0.0, 100.0 - 10.0 * errors_24h / 24.0)
+    exact_error_health = max(Fraction(0), 100 - Fraction(10 * errors_24h, 24))
+    error_health = float(exact_error_health)
+    exact_recovery = (
+        _percent(recovered, errors_24h) if recovered is not None else Fraction(str(recovery_rate))
+    )
     posting_rate, attempted, posted = posting
     succeeded, failed = job_runs
     jobs = job_health(succeeded, failed)
-    # Math.round (half up) as in the seed, not Python's half-to-even
-    overall = math.floor(0.3 * error_health + 0.2 * recovery_rate + 0.3 * posting_rate + 0.2 * jobs + 0.5)
+    overall = overall_score(
+        exact_error_health,
+        exact_recovery,
+        _percent(posted, attempted),
+        _percent(succeeded, succeeded + failed),
+    )
     issues: list[str] = []
     if error_rate > thresholds.max_error_rate:
         issues.append(f"High error rate: {error_rate}/hour (threshold {thresholds.max_error_rate}/hour)")
@@ -116,6 +164,8 @@ def health_report(
             f"Low job health: {jobs}% of {succeeded + failed} runs succeeded "
             f"(threshold {thresholds.min_job_health}%)"
         )
+    flowing = flow.flowing if flow else True
+    issues.extend(flow.problems if flow else ())
     return HealthReport(
         overall_health=int(overall),
         error_rate=error_rate,
@@ -130,4 +180,11 @@ def health_report(
         job_failures=failed,
         critical_issues=issues,
         generated_at=now.isoformat(),
+        posting_flowing=flowing,
+        due_posts=flow.due_posts if flow else 0,
+        oldest_due_minutes=flow.oldest_due_minutes if flow else 0.0,
+        queued_posting_runs=flow.queued_runs if flow else 0,
+        minutes_since_posting_success=(
+            flow.minutes_since_success if flow and flow.minutes_since_success is not None else -1.0
+        ),
     )

@@ -13,16 +13,18 @@ from typing import Any
 
 import polars as pl
 
-ISSUE_SCHEMA = {
-    "fingerprint": pl.String,
-    "component": pl.String,
-    "error_type": pl.String,
-    "first_seen": pl.Datetime("us", "UTC"),
-    "last_seen": pl.Datetime("us", "UTC"),
-    "count": pl.Int64,
-    "open_count": pl.Int64,
-    "state": pl.String,
-}
+ISSUE_SCHEMA = pl.Schema(
+    {
+        "fingerprint": pl.String(),
+        "component": pl.String(),
+        "error_type": pl.String(),
+        "first_seen": pl.Datetime("us", "UTC"),
+        "last_seen": pl.Datetime("us", "UTC"),
+        "count": pl.Int64(),
+        "open_count": pl.Int64(),
+        "state": pl.String(),
+    }
+)
 
 
 def fold_errors(
@@ -68,7 +70,7 @@ def fold_errors(
             if was_resolved:
                 issue["state"] = "regressed"
                 issue["regressed_at"] = row["first"].isoformat()
-        hwm = int(fresh["id"].max())  # type: ignore[arg-type]
+        hwm = int(fresh["id"].max())  # type: ignore[arg-type]  # polars types max()/min()/median() as any literal; this column is numeric
     for issue in issues.values():
         last = datetime.fromisoformat(issue["last_seen"])
         first = datetime.fromisoformat(issue["first_seen"])

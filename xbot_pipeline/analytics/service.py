@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from xbot_pipeline.analytics import analysis, errors, health, issues
+from xbot_pipeline.analytics import accounts, analysis, errors, flow, health, issues
 from xbot_pipeline.analytics.config import HealthThresholds
 from xbot_pipeline.events import EventTracker
 from xbot_pipeline.store import Store
@@ -36,8 +36,10 @@ def compute_health(
     error_frame: pl.DataFrame | None = None,
     *,
     totals: tuple[int, int] | None = None,
+    posting_runs: flow.PostingRuns | None = None,
 ) -> health.HealthReport:
-    """The health report; ``totals`` = (errors, recovered) in 24 h when already known (no re-read)."""
+    """The health report; ``totals`` = (errors, recovered) in 24 h when already known (no re-read);
+    ``posting_runs`` from the Dagster instance for the posting_flowing rules (due posts alone without)."""
     if totals is None:
         frame = errors.in_window(error_window(store, now) if error_frame is None else error_frame, now)
         totals = (frame.height, int(frame["recovered"].sum()) if frame.height else 0)
@@ -53,7 +55,21 @@ def compute_health(
         job_runs=(runs["job_run_succeeded"], runs["job_run_failed"]),
         thresholds=thresholds,
         now=now,
+        recovered=n_recovered,
+        flow=flow.posting_flow(q.due_posts_waiting(store, now), posting_runs, now, thresholds),
     )
+
+
+def account_health_frame(
+    store: Store, now: datetime, thresholds: HealthThresholds, error_frame: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Health by account, worst first (``analytics.accounts``): every account, the 24 h window."""
+    window = error_window(store, now) if error_frame is None else error_frame
+    posts = q.read_post_outcomes(store, now - timedelta(hours=24))
+    runs = q.count_event_types(store, now - timedelta(hours=24), now, JOB_EVENTS)
+    jobs = health.job_health(runs["job_run_succeeded"], runs["job_run_failed"])
+    ids = [a["id"] for a in list_accounts(store)]
+    return accounts.account_health(window, posts, ids, now, thresholds, job_health=jobs)
 
 
 def record_health_report(

@@ -99,9 +99,9 @@ def error_window_cached(
                 ).drop("_ra", "_rt")
             fresh = fresh.filter(pl.col("created_at") >= since)
             frame = pl.concat([kept.select(fresh.columns), fresh], how="vertical_relaxed", rechunk=True)
-            if kept.height and fresh.height and fresh["id"].min() < kept["id"].max():  # type: ignore[operator]
+            if kept.height and fresh.height and fresh["id"].min() < kept["id"].max():  # type: ignore[operator]  # polars types max()/min()/median() as any literal; this column is numeric
                 frame = frame.sort("id")  # a late commit below the cached ids: rare, so sort only then
-        hwm = int(frame["id"].max()) if frame.height else int(meta.get("hwm", 0) or 0)  # type: ignore[arg-type]
+        hwm = int(frame["id"].max()) if frame.height else int(meta.get("hwm", 0) or 0)  # type: ignore[arg-type]  # polars types max()/min()/median() as any literal; this column is numeric
         _write(
             cache_path,
             frame,

@@ -22,6 +22,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+@app.callback()
+def _validate_settings() -> None:
+    # Runs before every command (not for --help): every XBOT_* family is validated at start, so a
+    # malformed value stops the command with one line (SettingsError, exit 2) before it does anything.
+    load_settings()
+
+
 class CliError(Exception):
     """Bad input or a failed precondition: printed as one line on stderr, exit code 2."""
 

@@ -61,10 +61,13 @@ def demo(
             _step(5, f"reply {reply} queued to our own thread; posting_job: {_fmt(again)}")
         time.sleep(LAG_S)  # the lost post shows up on the timeline, where recovery finds it
         recovered = _run_job(
-            definitions, instance, "recovery_job", {"ops": {"recover_posts": {"config": {"settle_s": 0}}}}
+            definitions,
+            instance,
+            "recovery_job",
+            {"ops": {op: {"config": {"settle_s": 0}} for op in ("recover_posts", "recover_browser_posts")}},
         )
         _step(6, f"recovery_job: {_fmt(recovered)}")
-        _step(7, _health(instance, settings))
+        _step(7, _health(definitions, instance, settings))
     _print_posts(rt.store, post_ids + ([reply] if reply else []))
     from xbot_pipeline.store.status import status_summary
 
@@ -97,9 +100,10 @@ def _pick_publisher(choice: str, settings: Settings) -> str:
 
 @contextmanager
 def _stand_in(settings: Settings) -> Iterator[Any]:
+    from xbot_pipeline.cli.sandbox import default_state_path
     from xbot_pipeline.sandbox.server import SandboxServer
 
-    state = settings.home / "sandbox" / "state.json"
+    state = default_state_path(settings)  # the file `xbot sandbox posts|fault|reset` work on
     state.parent.mkdir(parents=True, exist_ok=True)
     with SandboxServer(state) as server:
         yield server
@@ -153,7 +157,8 @@ def _queue_reply(rt: Any, thread_id: int) -> int | None:
     from xbot_pipeline.posting.enqueue import enqueue
     from xbot_pipeline.store.posts import get_post
 
-    target = get_post(rt.store, thread_id)["tweet_id"]
+    thread = get_post(rt.store, thread_id)
+    target = thread["tweet_id"] if thread else None
     if not target:
         return None
     return enqueue(
@@ -167,32 +172,34 @@ def _queue_reply(rt: Any, thread_id: int) -> int | None:
 
 # Runs log to the instance (see them in `xbot ui`); the terminal gets only warnings and the summary lines.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-JOB_OPS = {"posting_job": "post_due_items", "recovery_job": "recover_posts"}
+SUMMARY_OP = {"posting_job": "summarize_posting", "recovery_job": "summarize_recovery"}
 
 
 def _run_job(definitions: Any, instance: Any, name: str, run_config: dict | None = None) -> dict[str, Any]:
-    job = definitions.get_job_def(name)
+    job = definitions.resolve_job_def(name)
     result = job.execute_in_process(
         instance=instance, run_config={**QUIET, **(run_config or {})}, raise_on_error=False
     )
     if not result.success:
         raise CliError(f"{name} failed (run {result.run_id}); see `xbot ui` for its logs")
-    return dict(result.output_for_node(JOB_OPS[name]))
+    # every shard's step (API and browser accounts) is gathered by the job's summary step
+    return dict(result.output_for_node(SUMMARY_OP[name])["counts"])
 
 
-def _health(instance: Any, settings: Settings) -> str:
-    from xbot_pipeline.defs.health.materialize import materialize_health
-
-    result = materialize_health(instance=instance, raise_on_error=False, run_config=QUIET)
+def _health(definitions: Any, instance: Any, settings: Settings) -> str:
+    # health_job by its definition in the code location (not an ad-hoc materialize), so the runs list
+    # shows `health_job`, as it shows posting_job and recovery_job
+    job = definitions.resolve_job_def("health_job")
+    result = job.execute_in_process(instance=instance, run_config=QUIET, raise_on_error=False)
     checks = result.get_asset_check_evaluations()
     passed = sum(1 for c in checks if c.passed)
-    score = "?"
+    score: object = "?"
     for mat in result.get_asset_materialization_events():
-        if mat.asset_key.path[-1] == "system_health_report":
+        if mat.asset_key and mat.asset_key.path[-1] == "system_health_report":
             score = mat.materialization.metadata.get("overall_health", score)
             score = getattr(score, "value", score)
     return (
-        f"health assets materialized: health {score}/100, {passed}/{len(checks)} checks passed; "
+        f"health_job: health {score}/100, {passed}/{len(checks)} checks passed; "
         f"snapshot {settings.warehouse_path}"
     )
 
@@ -207,5 +214,7 @@ def _print_posts(store: Any, post_ids: list[int]) -> None:
         table.add_column(col)
     for pid in post_ids:
         row = get_post(store, pid)
+        if row is None:
+            continue
         table.add_row(str(pid), row["kind"], row["status"], row["tweet_id"] or "-", row["text"][:48])
     console.print(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import typer
 from rich.table import Table
 
 from xbot_pipeline.cli.app import app, console, fail
-from xbot_pipeline.settings import load_settings
+from xbot_pipeline.settings import Settings, load_settings
 
 sandbox_app = typer.Typer(
     help="The local X stand-in: a real web page and API v2 on 127.0.0.1.", no_args_is_help=True
@@ -21,14 +22,38 @@ app.add_typer(sandbox_app, name="sandbox")
 STATE_HELP = "The stand-in's state file (default: sandbox.sqlite3 in XBOT_HOME)."
 
 
+def default_state_path(settings: Settings) -> Path:
+    """The stand-in's one state file (SQLite) in XBOT_HOME: `xbot sandbox` and `xbot demo` share it."""
+    return settings.home / "sandbox.sqlite3"
+
+
 def _state_path(state: Path | None) -> Path:
-    return state or load_settings().home / "sandbox.sqlite3"
+    if state is not None:
+        _check_writable_file("--state", state)
+    return state or default_state_path(load_settings())
+
+
+def _check_writable_file(option: str, path: Path) -> None:
+    """A file the command writes: not a folder, in a folder that exists (or can be made) and is writable."""
+    if path.is_dir():
+        fail(f"{option} {path} is a folder; give a file path")
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        fail(f"{option} {path} cannot be written: {parent} is not a writable folder")
 
 
 def _open(state: Path | None):
+    import sqlite3
+
     from xbot_pipeline.sandbox.state import SandboxState
 
-    return SandboxState(_state_path(state))
+    path = _state_path(state)
+    try:
+        return SandboxState(path)
+    except sqlite3.DatabaseError as exc:  # not a SQLite file, or a corrupt one
+        fail(f"the stand-in state {path} cannot be used: {exc}")
 
 
 @sandbox_app.command()
@@ -44,6 +69,8 @@ def serve(
 
     if not 0 <= port <= 65535:
         fail(f"--port must be between 0 and 65535, got {port}")
+    if session_file is not None:
+        _check_writable_file("--session-file", session_file)
     try:
         server = SandboxServer(_state_path(state), port=port, log_level="warning").start()
     except (OSError, RuntimeError, SystemExit) as exc:
@@ -89,7 +116,8 @@ def fault(
     kind: str = typer.Argument(
         ...,
         help="http_500, rate_limit, hang, missing_id, drop, duplicate, automation, "
-        "session_expired, consent, alt_layout, slow_button, or 'clear'.",
+        "session_expired, consent, alt_layout, slow_button, upload_failure, upload_chunk_failure, "
+        "processing_failure, or 'clear'.",
     ),
     prob: float | None = typer.Option(
         None, "--prob", help="Fire with this probability on every matching call."
@@ -138,7 +166,7 @@ def posts(
         if account and acc is None:
             fail(f"unknown sandbox account {account!r}")
         table = Table(show_edge=False)
-        for col in ("id", "author", "created_at", "parent", "text"):
+        for col in ("id", "author", "created_at", "parent", "text", "media"):
             table.add_column(col)
         for p in st.posts(acc, limit=limit):
             table.add_row(
@@ -147,6 +175,8 @@ def posts(
                 p["created_at"].isoformat(timespec="seconds"),
                 p["parent_id"] or "-",
                 p["text"][:60],
+                ", ".join(f"{m['type']}{' (alt)' if m['alt_text'] else ''}" for m in p.get("media") or [])
+                or "-",
             )
         console.print(table)
     finally:

@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from xbot_pipeline.content.generators import Draft
-from xbot_pipeline.content.length import MAX_WEIGHTED_LENGTH, weighted_length
+from xbot_pipeline.content.length import MAX_WEIGHTED_LENGTH, measure
 from xbot_pipeline.content.normalize import normalize_text
+from xbot_pipeline.content.text_errors import TextTooComplex
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PART_NUMBER = re.compile(r"^\s*\d+/\d+\s*")
@@ -111,9 +112,13 @@ def check_shape(draft: Draft, config: GateConfig) -> GateResult:
 
 def check_length(draft: Draft, config: GateConfig) -> GateResult:
     for i, part in enumerate(draft.parts):
-        n = weighted_length(part)
-        if n > config.max_weighted_length:
-            label = "the text" if draft.kind == "single" else f"thread part {i + 1}"
+        label = "the text" if draft.kind == "single" else f"thread part {i + 1}"
+        try:
+            measured = measure(part, config.max_weighted_length)
+        except TextTooComplex as exc:
+            return GateResult(False, "length", f"{label} {exc}")
+        n = measured.length if measured.exact else f"more than {config.max_weighted_length}"
+        if measured.length > config.max_weighted_length:
             return GateResult(
                 False,
                 "length",

@@ -112,7 +112,7 @@ class TemplateGenerator:
         if kind == "thread" and not can_thread:
             kind = "single"
         if kind == "single":
-            parts = (self._fill(rng.choice(p.singles), fields),)
+            parts: tuple[str, ...] = (self._fill(rng.choice(p.singles), fields),)
         else:
             body = rng.sample(p.thread_body, k=min(len(p.thread_body), rng.randint(2, 3)))
             texts = [self._fill(rng.choice(p.thread_hooks), fields)]

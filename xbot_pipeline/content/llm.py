@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -19,7 +20,6 @@ from xbot_pipeline.content.generators import Draft, Generator
 from xbot_pipeline.content.personas import Persona
 from xbot_pipeline.events import EventTracker
 from xbot_pipeline.events.redact import register_secret
-from xbot_pipeline.settings import Settings
 
 COMPONENT = "content"
 _REFUSAL = re.compile(
@@ -153,18 +153,32 @@ class LLMGenerator:
             )
 
 
-def llm_generator_from_settings(
-    settings: Settings, *, persona: Persona, fallback: Generator, tracker: EventTracker | None = None
+@dataclass(frozen=True)
+class LlmEndpoint:
+    """Where the LLM generator asks for drafts (from ``XBOT_LLM_*``: ``Settings.llm_endpoint``)."""
+
+    base_url: str
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    timeout_s: float = 20.0
+
+
+def llm_generator(
+    endpoint: LlmEndpoint | None,
+    *,
+    persona: Persona,
+    fallback: Generator,
+    tracker: EventTracker | None = None,
 ) -> LLMGenerator | None:
-    """The LLM generator when ``XBOT_LLM_BASE_URL`` and ``XBOT_LLM_MODEL`` are set, else None."""
-    if not settings.llm_base_url or not settings.llm_model:
+    """The LLM generator when an endpoint is configured, else None."""
+    if endpoint is None:
         return None
     return LLMGenerator(
-        settings.llm_base_url,
-        settings.llm_model,
-        api_key=settings.llm_api_key,
+        endpoint.base_url,
+        endpoint.model,
+        api_key=endpoint.api_key,
         persona=persona,
         fallback=fallback,
         tracker=tracker,
-        timeout_s=settings.llm_timeout_s,
+        timeout_s=endpoint.timeout_s,
     )

@@ -9,8 +9,9 @@ from pydantic import PrivateAttr
 
 from xbot_pipeline.events import EventTracker
 from xbot_pipeline.runtime import Runtime, open_runtime
-from xbot_pipeline.settings import load_settings, normalize_database_url
+from xbot_pipeline.settings import load_settings
 from xbot_pipeline.store import Store
+from xbot_pipeline.store.urls import normalize_database_url
 
 
 class XbotResource(dg.ConfigurableResource):
@@ -47,5 +48,4 @@ class XbotResource(dg.ConfigurableResource):
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    load_settings()  # malformed XBOT_* settings fail the code location at load, with one clear line
     return dg.Definitions(resources={"xbot": XbotResource()})

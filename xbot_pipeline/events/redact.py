@@ -1,4 +1,14 @@
-"""Secrets never reach the store or the logs: every string and mapping passes through here first."""
+"""Secrets never reach the store or the logs: every string and mapping passes through here first.
+
+Besides exact registered values and ``name=value`` forms, credentials are recognised in the shapes error
+messages actually carry them: Playwright cookies and headers (``{'name': 'auth_token', 'value': '...'}``,
+also as JSON, in either order), dict literals (``{'Authorization': 'Bearer ...'}``), header tuples
+(``("cookie", "...")``) and ``Cookie:`` header lines. A name is a credential when it is one of X's
+session cookies (auth_token, ct0, twid, kdt, att, _twitter_sess, auth_multi), session-like
+(``*session*``, ``*sess``, ``*sid``), a token or secret (``*token*``, ``*secret*``, password, api key,
+oauth_*), or a header carrying one (authorization, proxy-authorization, cookie, set-cookie,
+x-csrf-token, x-api-key).
+"""
 
 from __future__ import annotations
 
@@ -12,15 +22,46 @@ REDACTED = "[REDACTED]"
 
 _SECRET_KEYS = re.compile(
     r"(?i)^(auth_token|ct0|password|passwd|secret|token|access_token|refresh_token|api_key|apikey|"
-    r"client_secret|authorization|cookie|cookies|set-cookie|bearer|webhook_url|alert_webhook_url|"
-    r"x_api_token|llm_api_key|session|storage_state)$"
+    r"client_secret|authorization|proxy-authorization|cookie|cookies|set-cookie|bearer|webhook_url|"
+    r"alert_webhook_url|x_api_token|llm_api_key|session|storage_state|twid|kdt|att|_twitter_sess|"
+    r"auth_multi|x-csrf-token|csrf_token|oauth_token|oauth_token_secret|x-api-key|code_verifier|"
+    r"consumer_key|consumer_secret|access_token_secret|secret_key|xbot_secret_key|sealed|oauth_signature)$"
 )
+# A cookie or header name whose value is a credential (see the module docstring).
+_CREDENTIAL_NAME = (
+    r"(?:auth_token|ct0|twid|kdt|att|_twitter_sess|auth_multi|[\w.-]*session[\w.-]*|[\w.-]*_?sess|"
+    r"[\w.-]*sid|[\w.-]*token[\w.-]*|[\w.-]*secret[\w.-]*|password|passwd|api[_-]?key|x-api-key|"
+    r"oauth[\w.-]*|bearer|(?:proxy-)?authorization|(?:set-)?cookies?|x-csrf-token|csrf[\w.-]*)"
+)
+_Q = r"(?P<{0}>['\"])"  # an opening quote; the value runs to the same quote (escaped quotes allowed)
+_VALUE = r"(?:\\.|(?!(?P={0})).)*"
+_STRUCTURED: list[re.Pattern[str]] = [
+    # {'name': 'auth_token', 'value': '...'} (Playwright cookies and headers), any fields in between
+    re.compile(
+        rf"(?is)(?P<pre>{_Q.format('a')}name(?P=a)\s*:\s*{_Q.format('b')}{_CREDENTIAL_NAME}(?P=b)"
+        rf"[^{{}}]*?{_Q.format('c')}value(?P=c)\s*:\s*{_Q.format('q')})(?P<secret>{_VALUE.format('q')})"
+    ),
+    # the same with value before name
+    re.compile(
+        rf"(?is)(?P<pre>{_Q.format('c')}value(?P=c)\s*:\s*{_Q.format('q')})(?P<secret>{_VALUE.format('q')})"
+        rf"(?=(?P=q)[^{{}}]*?{_Q.format('a')}name(?P=a)\s*:\s*{_Q.format('b')}{_CREDENTIAL_NAME}(?P=b))"
+    ),
+    # {'auth_token': '...'} / {"Authorization": "Bearer ..."} / ("cookie", "...")
+    re.compile(
+        rf"(?is)(?P<pre>(?:\(\s*{_Q.format('a')}{_CREDENTIAL_NAME}(?P=a)\s*,|"
+        rf"{_Q.format('k')}{_CREDENTIAL_NAME}(?P=k)\s*:)\s*{_Q.format('q')})(?P<secret>{_VALUE.format('q')})"
+    ),
+    # Cookie: auth_token=...; ct0=...  (a whole cookie header line)
+    re.compile(r"(?im)(?P<pre>\b(?:set-)?cookie\s*:\s*)(?P<secret>[^\r\n'\"]+)"),
+]
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{6,}"), rf"\1 {REDACTED}"),
     (
         re.compile(
-            r"(?i)\b(auth_token|ct0|password|passwd|secret|access_token|refresh_token|api_key|apikey|"
-            r"client_secret|token)(\"?\s*[=:]\s*\"?)([^\s\"'&;,}]+)"
+            r"(?i)\b(auth_token|ct0|twid|kdt|att|_twitter_sess|auth_multi|password|passwd|secret|access_token|"
+            r"refresh_token|api_key|apikey|client_secret|oauth_token|oauth_token_secret|csrf_token|code_verifier|"
+            r"consumer_secret|access_token_secret|oauth_signature|token)"
+            r"(\"?\s*[=:]\s*\"?)([^\s\"'&;,}]+)"
         ),
         rf"\1\2{REDACTED}",
     ),
@@ -48,9 +89,15 @@ def redact_text(text: str, extra: Iterable[str] = ()) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    for structured in _STRUCTURED:
+        text = structured.sub(_keep_name, text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def _keep_name(match: re.Match[str]) -> str:
+    return match.group("pre") + (REDACTED if match.group("secret") else "")
 
 
 def redact(value: Any, extra: Iterable[str] = ()) -> Any:

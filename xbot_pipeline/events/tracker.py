@@ -14,17 +14,19 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from xbot_pipeline.clock import Clock, SystemClock
+from xbot_pipeline.clock import Clock
 from xbot_pipeline.events.fingerprint import fingerprint as make_fingerprint
+from xbot_pipeline.events.quarantine import quarantine_path
 from xbot_pipeline.events.redact import redact, redact_text
 from xbot_pipeline.events.spool import Spool
 from xbot_pipeline.store import Store
 from xbot_pipeline.store import events as event_queries
+from xbot_pipeline.store.engine import record_refused
 from xbot_pipeline.store.schema import SEVERITIES
 
 log = logging.getLogger("xbot_pipeline.events")
@@ -83,15 +85,18 @@ class TrackedEvent:
 class EventTracker:
     store: Store
     spool: Spool
-    clock: Clock = field(default_factory=SystemClock)
     secrets: tuple[str, ...] = ()
+
+    @property
+    def clock(self) -> Clock:
+        """The store's clock: events are stamped with the time everything else reads."""
+        return self.store.clock
 
     @classmethod
     def for_home(cls, store: Store, home: Path, secrets: Iterable[str] = ()) -> EventTracker:
         return cls(
             store=store,
             spool=Spool(Path(home) / "spool" / "events.jsonl"),
-            clock=store.clock,
             secrets=tuple(secrets),
         )
 
@@ -167,8 +172,12 @@ class EventTracker:
             return None
 
     def mark_recovered(self, **filters: Any) -> list[int]:
-        """Mark open errors recovered (see ``store.events.mark_recovered``). Never raises."""
+        """Mark open errors recovered (see ``store.events.mark_recovered``). Never raises.
+
+        Spooled errors are replayed first: an error raised during an outage is recovered with the rest."""
         try:
+            if self.spool.path.exists() and self.spool.path.stat().st_size:
+                self.flush_spool()
             with self.store.begin() as conn:
                 return event_queries.mark_recovered(conn, self.clock.now(), **filters)
         except Exception:
@@ -178,7 +187,7 @@ class EventTracker:
     def flush_spool(self) -> int:
         """Replay spooled events now; returns how many were replayed (0 when the store is still down)."""
         try:
-            return self.spool.drain(self._insert)
+            return self._drain()
         except Exception as exc:
             log.warning("event spool not replayed yet: %s", redact_text(str(exc), self.secrets))
             return 0
@@ -196,13 +205,14 @@ class EventTracker:
         fingerprint: str | None = None,
         account_id: str | None = None,
         subject: str | None = None,
-    ) -> TrackedEvent:
+    ) -> TrackedEvent | None:
+        """Store the event, else spool it; None when neither could take it (logged once)."""
         severity = str(severity or "").strip().lower()
         if severity not in SEVERITIES:
             data["invalid_severity"] = clean_string(severity, 64)
             severity = "error" if is_error else "warning"
         data = redact(clean_json(data), self.secrets)
-        record = {
+        record: dict[str, Any] = {
             "event_uid": uuid.uuid4().hex,
             "event_type": event_type,
             "event_data": data,
@@ -218,12 +228,22 @@ class EventTracker:
         stored = True
         try:
             if self.spool.path.exists() and self.spool.path.stat().st_size:
-                self.spool.drain(self._insert)  # older events first: order is kept
+                self._drain()  # older events first: order is kept
             self._insert([record])
         except Exception as exc:
             stored = False
-            self.spool.append(record)
-            log.warning("store unavailable, event spooled: %s", redact_text(str(exc)[:300], self.secrets))
+            reason = redact_text(str(exc)[:300], self.secrets)
+            try:
+                self.spool.append(record)
+                log.warning("store unavailable, event spooled: %s", reason)
+            except OSError as disk:  # ENOSPC, read-only disk: the one case an event is lost
+                log.error(
+                    "event lost: store unavailable (%s) and spool not writable (%s): %s",
+                    reason,
+                    disk.strerror or disk,
+                    event_type,
+                )
+                return None
         level = logging.ERROR if severity in ("error", "critical") else logging.INFO
         log.log(
             level, "%s %s", event_type, redact_text(str(data.get("error_message", ""))[:300], self.secrets)
@@ -231,6 +251,21 @@ class EventTracker:
         return TrackedEvent(
             record["event_uid"], event_type, severity, self.clock.now(), data, fingerprint, stored
         )
+
+    def _drain(self) -> int:
+        """Replay the spool (a bad line is quarantined, never blocks the rest) and report what was set
+        aside as an error, so ``xbot status`` and the health report see it."""
+        replayed = self.spool.drain(self._insert, refused=record_refused)
+        if self.spool.last_quarantined:
+            self.track_error(
+                "events",
+                "spool_quarantined",
+                f"{self.spool.last_quarantined} spooled line(s) were not events; set aside in "
+                f"{quarantine_path(self.spool.path)}",
+                "warning",
+                {"lines": self.spool.last_quarantined, "file": str(quarantine_path(self.spool.path))},
+            )
+        return replayed
 
     def _insert(self, records: list[dict[str, Any]]) -> None:
         rows = [{**r, "created_at": datetime.fromisoformat(r["created_at"])} for r in records]

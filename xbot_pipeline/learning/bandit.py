@@ -1,10 +1,13 @@
-"""Beta posteriors with discounting, and the three choosers the planner can use.
+"""Beta posteriors with discounting, and the choosers the planner can use.
 
 - ``thompson``: draw θ ~ Beta(α, β) per candidate arm, take the largest; the propensity (probability of
-  that choice) is estimated by Monte Carlo over the same posteriors.
+  that choice) is estimated by Monte Carlo over the same posteriors. The posteriors are this project's:
+  fractional rewards, evidence weight, neighbouring hours, half-life discounting.
 - ``uniform``: every candidate equally likely.
-- ``seed_rule``: the original system's rule, epsilon-greedy over UCB scores whose counts decay by 0.95 at
-  every update (kept to compare against; see docs/LEARNING.md).
+- ``ucb1``: the standard UCB1 over plain counts of the same rewards (a baseline).
+- ``bernoulli_thompson``: standard Beta-Bernoulli Thompson sampling on success = engagement rate above
+  3 % (a baseline). This is also the original system's rule (Beta posteriors on that success line, one
+  arm per generator and per hour, ``../shared/notes/seed-behaviour.md``), so ``seed_rule`` is its alias.
 
 All randomness comes from the ``random.Random`` the caller passes, so a seed reproduces every choice.
 """
@@ -166,38 +169,48 @@ def choose_uniform(candidates: Sequence[str], rng: random.Random) -> Choice:
     return Choice(rng.choice(list(candidates)), 1.0 / len(candidates))
 
 
-# -- the original's rule ------------------------------------------------------------------------------
-def seed_rule_scores(stats: dict[str, list[float]], candidates: Sequence[str]) -> dict[str, float]:
-    """UCB1 scores over decayed counts ``stats[arm] = [n, sum]``; unplayed arms score +inf."""
-    total = sum(stats.get(c, [0.0, 0.0])[0] for c in candidates)
+# -- the standard baselines (and the original's rule) -------------------------------------------------
+# Their state is plain counts per arm, ``stats[arm] = [n, reward sum, successes]`` (never discounted):
+# UCB1 reads n and the reward sum, Beta-Bernoulli Thompson reads n and the successes (reward rate above
+# the seed's success line, 3 %).
+
+
+def counts_observe(stats: dict[str, list[float]], arm: str, reward: float, success: bool) -> None:
+    """One more pull of ``arm``: n += 1, sum += reward, successes += success."""
+    n, total, wins = stats.get(arm) or [0.0, 0.0, 0.0]
+    stats[arm] = [n + 1.0, total + float(reward), wins + float(bool(success))]
+
+
+def ucb1_scores(stats: dict[str, list[float]], candidates: Sequence[str]) -> dict[str, float]:
+    """UCB1 (Auer et al. 2002): mean + sqrt(2 ln N / n); an arm never pulled scores +inf."""
+    total = sum(stats.get(c, [0.0])[0] for c in candidates)
     scores = {}
     for c in candidates:
-        n, s = stats.get(c, [0.0, 0.0])
-        scores[c] = math.inf if n < 1e-9 else s / n + math.sqrt(2 * math.log(max(total, 1.0 + 1e-9)) / n)
+        n, s = (stats.get(c) or [0.0, 0.0])[:2]
+        scores[c] = math.inf if n < 1 else s / n + math.sqrt(2 * math.log(max(total, 1.0)) / n)
     return scores
 
 
-def choose_seed_rule(
-    stats: dict[str, list[float]], candidates: Sequence[str], rng: random.Random, epsilon: float
-) -> Choice:
-    """Epsilon-greedy over UCB scores; the propensity is exact."""
+def choose_ucb1(stats: dict[str, list[float]], candidates: Sequence[str], rng: random.Random) -> Choice:
+    """The best UCB1 score, ties broken at random; the propensity is exact (1 / number of ties)."""
     if not candidates:
         raise ValueError("no candidate arms")
-    scores = seed_rule_scores(stats, candidates)
+    scores = ucb1_scores(stats, candidates)
     top = max(scores.values())
     best = [c for c in candidates if scores[c] == top]
-    arm = rng.choice(list(candidates)) if rng.random() < epsilon else rng.choice(best)
-    p = epsilon / len(candidates) + ((1 - epsilon) / len(best) if arm in best else 0.0)
-    return Choice(arm, p)
+    return Choice(rng.choice(best), 1.0 / len(best))
 
 
-def seed_rule_observe(stats: dict[str, list[float]], arm: str, reward: float, decay: float) -> None:
-    """Every count and sum of the family decays by ``decay``, then the arm gets the new reward."""
-    for value in stats.values():
-        value[0] *= decay
-        value[1] *= decay
-    n, s = stats.get(arm, [0.0, 0.0])
-    stats[arm] = [n + 1.0, s + float(reward)]
+def bernoulli_posteriors(
+    stats: dict[str, dict[str, list[float]]], prior: tuple[float, float] = (1.0, 1.0)
+) -> Posteriors:
+    """Beta(prior + successes, prior + failures) per arm of every family (Beta-Bernoulli, success line)."""
+    arms = [
+        Arm(family, arm, prior[0] + wins, prior[1] + max(0.0, n - wins), n, int(n))
+        for family, per_arm in stats.items()
+        for arm, (n, _, wins) in per_arm.items()
+    ]
+    return Posteriors(arms, prior=prior)
 
 
 def age_s(then: datetime | None, now: datetime) -> float:

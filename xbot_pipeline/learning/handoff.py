@@ -16,8 +16,8 @@ from xbot_pipeline.store.learning import ensure_reward_row
 
 def learning_hook(store: Store) -> Callable[[dict[str, Any]], bool]:
     def on_published(post: dict[str, Any]) -> bool:
-        if not post or post.get("kind") == "reply":
-            return False
+        if not post or post.get("kind") == "reply" or post.get("origin") == "evergreen":
+            return False  # replies and evergreen copies are not the bandit's choices
         return ensure_reward_row(store, post, store.clock.now())
 
     return on_published

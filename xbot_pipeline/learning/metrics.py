@@ -10,8 +10,8 @@ gives way at once when posting waits for the browser; the rest waits for the nex
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,10 +44,16 @@ class MetricsReport:
         return f"metrics: {by}; missing {self.missing}; deferred {len(self.deferred)}"
 
 
-def due_horizons(posted_at: datetime, collected: set[str], now: datetime, late_s: float) -> list[str]:
+def due_horizons(
+    posted_at: datetime,
+    collected: set[str],
+    now: datetime,
+    late_s: float,
+    horizons: Collection[str] = tuple(HORIZONS),
+) -> list[str]:
     out = []
     for horizon, seconds in HORIZONS.items():
-        if horizon in collected:
+        if horizon in collected or horizon not in horizons:
             continue
         age = (now - posted_at).total_seconds()
         if seconds <= age <= seconds + min(late_s, seconds):
@@ -60,15 +66,15 @@ def metrics_pass(
     tracker: EventTracker,
     publisher_for: Callable[[dict[str, Any]], Publisher],
     *,
-    clock: Clock | None = None,
     config: LearningConfig | None = None,
     account_ids: list[str] | None = None,
     lease_deadline_s: float = 120.0,
 ) -> MetricsReport:
-    clock = clock or store.clock
+    clock = store.clock
     config = config or LearningConfig()
     report = MetricsReport()
     late_s = config.metrics_late_hours * 3600
+    wanted = config.read_horizons()
     for account in list_accounts(store):
         if (account_ids is not None and account["id"] not in account_ids) or account["status"] == "paused":
             continue
@@ -76,7 +82,7 @@ def metrics_pass(
         since = now - timedelta(seconds=max(HORIZONS.values()) + late_s)
         due = []
         for row in posts_to_measure(store, account["id"], since):
-            for horizon in due_horizons(row["posted_at"], row["collected"], now, late_s):
+            for horizon in due_horizons(row["posted_at"], row["collected"], now, late_s, wanted):
                 due.append((row, horizon))
         if not due:
             continue
@@ -118,7 +124,9 @@ def _collect(
         if browser:
             from xbot_pipeline.publishing.lease import LeaseUnavailable, browser_lease
 
-            lease = browser_lease(store, tracker, account_id, "metrics", lease_deadline_s, wait_s=0)
+            lease: AbstractContextManager[object] = browser_lease(
+                store, tracker, account_id, "metrics", lease_deadline_s, wait_s=0
+            )
         else:
             lease = nullcontext()
         try:

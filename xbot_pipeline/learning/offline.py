@@ -4,7 +4,8 @@ Each logged post carries the probability with which its generator was chosen (``
 generators that could be chosen. For a target policy π, with weight w = π(g | choice set) / p_generator:
 IPS = mean(w · r), self-normalized IPS (SNIPS) = Σ w r / Σ w. Hours stay as they were logged, so the
 estimate answers "what if the content had been chosen by π". ``content_truth`` computes the same
-quantity from the simulated world's expected rewards, to check the estimators.
+quantity from the simulated world's expected rewards (``true_rewards`` per decision), to check the
+estimators.
 """
 
 from __future__ import annotations
@@ -46,10 +47,9 @@ def estimate(decisions: Sequence[dict[str, Any]], target: Target) -> dict[str, f
     }
 
 
-def content_truth(
-    decisions: Sequence[dict[str, Any]], target: Target, reward: dict[str, list[float]]
-) -> float:
-    """The target's true expected reward on the logged hours (from the simulation's world)."""
+def content_truth(decisions: Sequence[dict[str, Any]], target: Target) -> float:
+    """The target's true expected reward on the logged hours and times: each decision carries
+    ``true_rewards`` (generator -> expected reward there and then, from the simulation's world)."""
     rows = [d for d in decisions if d.get("reward") is not None]
-    values = [sum(p * reward[g][d["posted_hour"]] for g, p in target(d).items()) for d in rows]
+    values = [sum(p * d["true_rewards"][g] for g, p in target(d).items()) for d in rows]
     return sum(values) / len(values) if values else float("nan")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,12 +24,14 @@ from xbot_pipeline.events import EventTracker
 from xbot_pipeline.learning.bandit import (
     Choice,
     Posteriors,
-    choose_seed_rule,
+    bernoulli_posteriors,
     choose_thompson,
+    choose_ucb1,
     choose_uniform,
 )
 from xbot_pipeline.learning.config import LearningConfig
-from xbot_pipeline.learning.rewards import load_posteriors, seed_rule_stats
+from xbot_pipeline.learning.evergreen import EvergreenConfig, due_originals, requeue
+from xbot_pipeline.learning.rewards import baseline_counts, load_posteriors
 from xbot_pipeline.posting.config import PostingConfig
 from xbot_pipeline.posting.enqueue import ValidationError, enqueue
 from xbot_pipeline.store import Store
@@ -36,13 +39,14 @@ from xbot_pipeline.store import learning as q
 from xbot_pipeline.store.accounts import list_accounts
 
 log = logging.getLogger("xbot_pipeline.learning")
+BASELINES = ("ucb1", "bernoulli_thompson")  # policies that read plain counts instead of the posteriors
 COMPONENT = "learning"
 
 
 @dataclass
 class PlanLine:
     account_id: str
-    action: str  # queued | unfilled
+    action: str  # queued | evergreen | unfilled
     post_id: int | None = None
     generator: str = ""
     hour: int | None = None
@@ -68,9 +72,14 @@ class PlanningReport:
     def queued(self) -> int:
         return sum(1 for line in self.lines if line.action == "queued")
 
+    @property
+    def evergreen(self) -> int:
+        return sum(1 for line in self.lines if line.action == "evergreen")
+
     def summary(self) -> str:
         rej = ", ".join(f"{k} {v}" for k, v in sorted(self.rejections.items())) or "none"
-        return f"planning: {self.queued} queued, rejections: {rej}"
+        again = f", {self.evergreen} evergreen re-queued" if self.evergreen else ""
+        return f"planning: {self.queued} queued{again}, rejections: {rej}"
 
 
 class _Chooser:
@@ -80,17 +89,17 @@ class _Chooser:
         self, store: Store, account_id: str, config: LearningConfig, now: datetime, rng: random.Random
     ):
         self.config, self.rng = config, rng
+        self.policy = "bernoulli_thompson" if config.policy == "seed_rule" else config.policy
         self.posteriors: Posteriors = load_posteriors(store, account_id, config, now)
-        self.stats = seed_rule_stats(store, account_id) if config.policy == "seed_rule" else {}
+        self.stats = baseline_counts(store, account_id) if self.policy in BASELINES else {}
+        if self.policy == "bernoulli_thompson":
+            self.posteriors = bernoulli_posteriors(self.stats, (config.prior_alpha, config.prior_beta))
 
     def choose(self, family: str, candidates: list[str]) -> Choice:
-        policy = self.config.policy
-        if policy == "uniform":
+        if self.policy == "uniform":
             return choose_uniform(candidates, self.rng)
-        if policy == "seed_rule":
-            return choose_seed_rule(
-                self.stats.get(family, {}), candidates, self.rng, self.config.seed_epsilon
-            )
+        if self.policy == "ucb1":
+            return choose_ucb1(self.stats[family], candidates, self.rng)
         return choose_thompson(self.posteriors, family, candidates, self.rng, self.config.mc_draws)
 
 
@@ -106,16 +115,17 @@ def _days_to_plan(now: datetime, horizon_hours: float) -> list[datetime]:
 def planning_pass(
     store: Store,
     tracker: EventTracker,
-    generators: dict[str, Generator],
+    generators: Mapping[str, Generator],
     *,
-    clock: Clock | None = None,
     config: LearningConfig | None = None,
     posting_config: PostingConfig | None = None,
     rng: random.Random | None = None,
     account_ids: list[str] | None = None,
+    evergreen: EvergreenConfig | None = None,
 ) -> PlanningReport:
-    """One planning pass over every active account; never raises for one account's failure."""
-    clock = clock or store.clock
+    """One planning pass over every active account; never raises for one account's failure. With
+    ``evergreen``, due evergreen posts are re-queued first (each takes a slot of the plan)."""
+    clock = store.clock
     config = config or LearningConfig()
     posting_config = posting_config or PostingConfig()
     rng = rng or random.Random()
@@ -127,8 +137,13 @@ def planning_pass(
             report.accounts[account["id"]] = f"not planned: {account['status']}"
             continue
         try:
+            again = 0
+            if evergreen is not None:
+                again = _plan_evergreen(
+                    store, tracker, account["id"], config, posting_config, evergreen, rng, report
+                )
             n = _plan_account(store, tracker, generators, account, clock, config, posting_config, rng, report)
-            report.accounts[account["id"]] = f"{n} queued"
+            report.accounts[account["id"]] = f"{n} queued" + (f", {again} evergreen" if again else "")
         except Exception as exc:
             log.exception("planning for %s failed", account["id"])
             tracker.track_error(COMPONENT, "planning_failed", exc, "error", account_id=account["id"])
@@ -139,7 +154,7 @@ def planning_pass(
 def _plan_account(
     store: Store,
     tracker: EventTracker,
-    generators: dict[str, Generator],
+    generators: Mapping[str, Generator],
     account: dict[str, Any],
     clock: Clock,
     config: LearningConfig,
@@ -218,6 +233,62 @@ def _plan_account(
     return queued
 
 
+def _free_slot(
+    store: Store, account_id: str, now: datetime, config: LearningConfig, rng: random.Random
+) -> datetime | None:
+    """The earliest free hour slot of the planned days (a day already full is skipped)."""
+    earliest = now + timedelta(minutes=config.lead_minutes)
+    for day in _days_to_plan(now, config.horizon_hours):
+        existing = q.planned_posts(store, account_id, day, day + timedelta(days=1))
+        if len(existing) >= config.posts_per_day:
+            continue
+        used = {row["at"].hour for row in existing}
+        for h in range(24):
+            if h not in used and day + timedelta(hours=h) >= earliest:
+                return day + timedelta(hours=h, minutes=rng.uniform(0, config.slot_jitter_minutes))
+    return None
+
+
+def _plan_evergreen(
+    store: Store,
+    tracker: EventTracker,
+    account_id: str,
+    config: LearningConfig,
+    posting_config: PostingConfig,
+    evergreen: EvergreenConfig,
+    rng: random.Random,
+    report: PlanningReport,
+) -> int:
+    """Re-queue due evergreen posts (at most ``evergreen.per_pass``) as varied copies in free slots."""
+    now = store.clock.now()
+    due = due_originals(store, account_id, now, evergreen)[: evergreen.per_pass]
+    if not due:
+        return 0
+    recent = q.recent_texts(store, account_id, now - timedelta(days=config.gates.dedup_window_days))
+    done = 0
+    for original in due:
+        slot = _free_slot(store, account_id, now, config, rng)
+        if slot is None:
+            break
+        post = requeue(store, tracker, original, slot, recent, evergreen, posting_config, config.gates)
+        if post is None:
+            continue
+        recent.append((post["id"], post["normalized_text"]))
+        report.lines.append(
+            PlanLine(
+                account_id,
+                "evergreen",
+                post["id"],
+                original.get("generator") or "operator",
+                slot.hour,
+                post["kind"],
+                detail=f"(copy of post {original['id']})",
+            )
+        )
+        done += 1
+    return done
+
+
 def _gated_draft(
     store: Store,
     tracker: EventTracker,
@@ -290,6 +361,7 @@ def _queue(
             timing_arm=f"hour:{hour.arm}",
             propensity=propensity,
             config=posting_config,
+            origin="planner",
         )
     except ValidationError as exc:
         _reject(store, tracker, account_id, draft, "enqueue", str(exc), report)

@@ -12,14 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from xbot_pipeline.learning.bandit import HOUR_ARMS, Posteriors, age_s, decay_factor, seed_rule_observe
+from xbot_pipeline.events import EventTracker
+from xbot_pipeline.learning.bandit import HOUR_ARMS, Posteriors, age_s, counts_observe, decay_factor
 from xbot_pipeline.learning.config import LearningConfig
+from xbot_pipeline.posting.review import ReviewError
 from xbot_pipeline.store import Store
 from xbot_pipeline.store import learning as q
 from xbot_pipeline.store.health import kv_get, kv_put
+from xbot_pipeline.store.posts import get_post
 
-SEED_RULE_NS = "learning.seed_rule"
+REJECTED_HORIZON = "review"  # post_rewards.horizon of a post the operator rejected in review
+COUNTS_NS = "learning.counts"  # plain counts per arm for the baselines (ucb1, bernoulli_thompson)
 
 
 def reward_of(engagement_rate: float, scale: float) -> float:
@@ -85,7 +90,7 @@ def update_posteriors(
         posteriors = load_posteriors(store, account_id, config, now)
         posteriors.ensure("generator", generator_arms)
         posteriors.ensure("hour", HOUR_ARMS)
-        stats = kv_get(store, SEED_RULE_NS, account_id, None) or {"generator": {}, "hour": {}}
+        stats = baseline_counts(store, account_id)
         for row in pending:
             arm = row["generator"] or "unknown"
             hour = f"{int(row['hour']):02d}"
@@ -93,18 +98,19 @@ def update_posteriors(
             posteriors.observe_hour(
                 int(row["hour"]), row["reward"], config.evidence_weight, config.hour_neighbour_share
             )
-            seed_rule_observe(stats["generator"], arm, row["reward"], config.seed_decay)
-            seed_rule_observe(stats["hour"], hour, row["reward"], config.seed_decay)
+            counts_observe(stats["generator"], arm, row["reward"], bool(row["success"]))
+            counts_observe(stats["hour"], hour, row["reward"], bool(row["success"]))
         if q.apply_update(store, account_id, posteriors.rows(), [r["post_id"] for r in pending], now):
-            kv_put(store, SEED_RULE_NS, account_id, stats)
+            kv_put(store, COUNTS_NS, account_id, stats)
             report.applied[account_id] = len(pending)
         else:
             report.conflicts.append(account_id)
     return report
 
 
-def seed_rule_stats(store: Store, account_id: str) -> dict[str, dict[str, list[float]]]:
-    return kv_get(store, SEED_RULE_NS, account_id, None) or {"generator": {}, "hour": {}}
+def baseline_counts(store: Store, account_id: str) -> dict[str, dict[str, list[float]]]:
+    """``{family: {arm: [n, reward sum, successes]}}``: the state UCB1 and Beta-Bernoulli Thompson read."""
+    return kv_get(store, COUNTS_NS, account_id, None) or {"generator": {}, "hour": {}}
 
 
 def learning_update(
@@ -114,3 +120,58 @@ def learning_update(
     swept = sweep_handoffs(store, now)
     measured = measure_rewards(store, config, now)
     return swept, measured, update_posteriors(store, config, now, generator_arms=generator_arms)
+
+
+def rejection_reward(post: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    """The reward row of a planned post the operator rejected: reward 0 (the floor of the reward scale)
+    for its generator arm and the hour of its slot, measured now; None for posts the bandit did not
+    choose (the operator's own, evergreen copies), which teach it nothing."""
+    if post.get("origin") != "planner":
+        return None
+    hour = post["scheduled_at"].hour
+    timing = str(post.get("timing_arm") or "")
+    if timing.startswith("hour:") and timing[5:].isdigit():
+        hour = int(timing[5:])
+    return {
+        "account_id": post["account_id"],
+        "generator": post.get("bandit_arm") or post.get("generator"),
+        "hour": hour,
+        "posted_at": post["scheduled_at"],
+        "propensity": post.get("propensity"),
+        "horizon": REJECTED_HORIZON,
+        "impressions": 0,
+        "engagements": 0,
+        "engagement_rate": 0.0,
+        "reward": 0.0,
+        "success": False,
+        "measured_at": now,
+    }
+
+
+def reject_post(store: Store, tracker: EventTracker, post_id: int, reason: str | None) -> dict[str, Any]:
+    """Reject a post awaiting review: status ``rejected`` with the reason and, for a planned post, a zero
+    reward the next learning update folds into its generator and hour arms (one transaction).
+    Raises ``ReviewError`` when the post is not waiting."""
+    post = get_post(store, post_id)
+    if post is None:
+        raise ReviewError(f"post {post_id} does not exist")
+    if post["status"] != "awaiting_review":
+        raise ReviewError(f"post {post_id} is not awaiting review (it is {post['status']})")
+    now = store.clock.now()
+    why = f"rejected in review: {reason}" if reason else "rejected in review"
+    reward = rejection_reward(post, now)
+    if not q.reject_with_reward(store, post_id, why, now, reward):
+        raise ReviewError(f"post {post_id} is no longer awaiting review")
+    tracker.track_event(
+        "post_rejected",
+        {
+            "post_id": post_id,
+            "reason": reason or "",
+            "origin": post.get("origin"),
+            "rewarded": reward is not None,
+        },
+        component="review",
+        account_id=post["account_id"],
+        subject=f"post:{post_id}",
+    )
+    return {**post, "status": "rejected", "status_reason": why, "reward": reward}

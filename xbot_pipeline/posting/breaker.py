@@ -7,6 +7,7 @@ half_open --(one probe succeeds)--> closed;  half_open --(probe fails)--> open (
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +39,6 @@ def state_of(store: Store, account_id: str, publisher: str) -> dict[str, Any]:
 
 
 def _opened(
-    store: Store,
     tracker: EventTracker | None,
     account_id: str,
     publisher: str,
@@ -178,9 +178,7 @@ def record_failure(
         probe_started_at=None,
         reason=reason,
     )
-    _opened(
-        store, tracker, account_id, publisher, until, reason, {"failures": failures, "open_count": open_count}
-    )
+    _opened(tracker, account_id, publisher, until, reason, {"failures": failures, "open_count": open_count})
     return "open"
 
 
@@ -209,15 +207,20 @@ def force_open(
         probe_started_at=None,
         reason=reason,
     )
-    _opened(store, tracker, account_id, publisher, until, reason, {"forced": True})
+    _opened(tracker, account_id, publisher, until, reason, {"forced": True})
 
 
-def half_open_due(store: Store, now: datetime) -> list[tuple[str, str]]:
-    """Move every breaker whose wait is over to half_open (the recovery job); returns which moved."""
+def half_open_due(
+    store: Store, now: datetime, account_ids: Collection[str] | None = None
+) -> list[tuple[str, str]]:
+    """Move every breaker (of ``account_ids``, if given) whose wait is over to half_open (the recovery
+    job); returns which moved."""
     from xbot_pipeline.store.breakers import list_breakers
 
     moved = []
     for row in list_breakers(store):
+        if account_ids is not None and row["account_id"] not in account_ids:
+            continue
         if row["state"] == "open" and to_half_open(store, row["account_id"], row["publisher"], now):
             moved.append((row["account_id"], row["publisher"]))
     return moved

@@ -9,8 +9,11 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from xbot_pipeline.events.quarantine import set_aside
 
 
 def default_journal_path(home: Path) -> Path:
@@ -40,34 +43,62 @@ def append(path: Path, entry: dict[str, Any]) -> None:
             os.close(fd)
 
 
-def replay(path: Path, apply: Callable[[dict[str, Any]], bool]) -> tuple[int, int]:
+def replay(
+    path: Path,
+    apply: Callable[[dict[str, Any]], bool],
+    *,
+    check: Callable[[dict[str, Any]], object] | None = None,
+) -> Replayed:
     """Apply each entry (``apply`` returns True when it is safely in the store); keep the rest.
 
-    Returns (applied, kept). Torn last lines (a crash mid-write) are dropped: the store or the timeline
-    reconciliation covers them.
+    A line that is not an entry (not JSON, not an object, or ``check`` raises on it: a torn line from a
+    crash mid-write, garbage) is quarantined next to the journal, never dropped and never retried. The
+    rewritten journal stays 0600.
     """
     if not path.exists():
-        return 0, 0
+        return Replayed()
     with _locked(path):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        kept: list[str] = []
-        applied = 0
+        lines = path.read_bytes().splitlines()
+        kept: list[bytes] = []
+        bad: list[bytes] = []
+        applied: list[dict[str, Any]] = []
         for line in lines:
+            if not line.strip():
+                continue
             try:
                 entry = json.loads(line)
-            except ValueError:
+                if not isinstance(entry, dict):
+                    raise ValueError("not an object")
+                if check is not None:
+                    check(entry)
+            except (ValueError, TypeError, KeyError):
+                bad.append(line)
                 continue
             try:
                 ok = apply(entry)
             except Exception:
                 ok = False
             if ok:
-                applied += 1
+                applied.append(entry)
             else:
                 kept.append(line)
+        quarantined = set_aside(path, bad)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # an older .tmp left by a crash may have other bits
+            os.write(fd, b"".join(k + b"\n" for k in kept))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
-    return applied, len(kept)
+    return Replayed(applied, len(kept), quarantined)
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What a replay did: the entries now in the store, how many stay for later, how many were set aside."""
+
+    applied: list[dict[str, Any]] = field(default_factory=list)
+    kept: int = 0
+    quarantined: int = 0

@@ -10,25 +10,55 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from xbot_pipeline.clock import Clock
 from xbot_pipeline.events import EventTracker
-from xbot_pipeline.posting import breaker, journal
+from xbot_pipeline.posting import breaker, journal, x_budget
 from xbot_pipeline.posting.config import PostingConfig
-from xbot_pipeline.posting.reconcile import match_parts, read_timeline
+from xbot_pipeline.posting.live import (
+    PARKED,
+    PARTIAL,
+    JournalEntry,
+    alert_unsettled,
+    apply_published,
+    mark_found_live,
+    replay_journal,
+)
+from xbot_pipeline.posting.reconcile import CLOCK_SLACK, match_parts, missing_parts_absent, read_timeline
 from xbot_pipeline.publishing.base import Outcome, Publisher, PublishResult, RootCause
 from xbot_pipeline.store import Store
 from xbot_pipeline.store.accounts import pause_account, start_cooldown
-from xbot_pipeline.store.attempts import finish_attempt
+from xbot_pipeline.store.attempts import attempts_for, finish_attempt
 from xbot_pipeline.store.posts import get_post, transition
 
 log = logging.getLogger("xbot_pipeline.posting")
 COMPONENT = "posting"
-OPEN = ("posting", "unknown", "retry_pending", "queued", "blocked")
+OnPublished = Callable[[dict[str, Any]], Any]
+DEEP_READ_LIMIT = 400  # posts a search after X's duplicate answer may read back through
+
+
+class Action(StrEnum):
+    """What a posting pass did with one post: ``PostLine.action``, and the keys of the run's counts."""
+
+    POSTED = "posted"
+    POSTED_NO_ID = "posted_no_id"  # live, id not captured: recovery fills it in
+    RECONCILED = "reconciled"  # found live on the timeline (duplicate answer, or after the last retry)
+    RETRY = "retry"
+    FAILED = "failed"  # retries exhausted, not on the timeline
+    FAILED_PERMANENT = "failed_permanent"
+    UNKNOWN = "unknown"  # may be live: recovery decides
+    BLOCKED = "blocked"  # the account cools down or is paused; the post waits
+    SKIPPED = "skipped"  # stale: too long past its slot
+    DEFERRED = "deferred"  # not now (limits, breaker, lease); stays queued
+    NOT_CLAIMED = "not_claimed"  # another run took it
+    STORE_FAILED = "store_failed"  # the outcome could not be written (kept in the journal / for recovery)
+
+
+PUBLISHED_ACTIONS = (Action.POSTED, Action.POSTED_NO_ID, Action.UNKNOWN, Action.RECONCILED)  # count as posts
 
 
 @dataclass
@@ -36,9 +66,7 @@ class PostLine:
     post_id: int
     account_id: str
     kind: str
-    action: (
-        str  # posted | posted_no_id | retry | failed | failed_permanent | unknown | blocked | skipped | ...
-    )
+    action: Action
     detail: str = ""
     tweet_id: str | None = None
     stop_account: bool = False
@@ -50,62 +78,68 @@ class PostLine:
         )
 
 
-def apply_published(store: Store, entry: dict[str, Any]) -> bool:
-    """Write a published outcome (from a run or the journal) into the store; idempotent."""
-    now = datetime.fromisoformat(entry["at"])
-    post = get_post(store, int(entry["post_id"]))
-    if post is None:
-        return True
-    ids = [str(i) for i in entry.get("tweet_ids") or [] if i]
-    first = entry.get("tweet_id")  # None: live without (all) ids, recovery fills them in
-    if post["status"] == "posted" and (post["tweet_id"] or not first):
-        return True
-    with store.begin() as conn:
-        if entry.get("attempt_id"):
-            finish_attempt(
-                store,
-                int(entry["attempt_id"]),
-                "posted" if first else "posted_no_id",
-                now,
-                tweet_id=first,
-                conn=conn,
-            )
-        values: dict[str, Any] = {"posted_at": post.get("posted_at") or now, "next_attempt_at": None}
-        if first:
-            values["tweet_id"] = first
-            values["status_reason"] = None
-        else:
-            values["status_reason"] = "live without an id: recovery fills it in"
-        if post["kind"] == "thread" and ids:
-            values["tweet_ids"] = ids
-        moved = transition(store, post["id"], (*OPEN, "posted"), "posted", now, conn=conn, **values)
-    return moved
+@dataclass(frozen=True)
+class Attempt:
+    """One publish attempt being settled: the post, who published it, what X answered, and when."""
 
+    publisher: Publisher
+    post: dict[str, Any]
+    attempt_id: int
+    attempt_no: int
+    result: PublishResult
+    now: datetime
 
-class OutcomeHandler:
-    def __init__(
+    @property
+    def pub(self) -> str:
+        return str(getattr(self.publisher, "name", "api"))
+
+    @property
+    def post_id(self) -> int:
+        return int(self.post["id"])
+
+    @property
+    def account_id(self) -> str:
+        return str(self.post["account_id"])
+
+    @property
+    def live_ids(self) -> list[str]:
+        """Ids the publisher reports as live (thread parts that did go out: never lose them)."""
+        return [str(i) for i in self.result.tweet_ids if i]
+
+    def line(
         self,
-        store: Store,
-        tracker: EventTracker,
-        clock: Clock,
-        config: PostingConfig,
-        journal_path: Path | None,
-        on_published: list[Callable[[dict[str, Any]], Any]],
-        run_id: str,
-    ) -> None:
-        self.store, self.tracker, self.clock, self.config = store, tracker, clock, config
-        self.journal_path = journal_path
-        self.on_published = on_published
-        self.run_id = run_id
-        self.policy = breaker.BreakerPolicy(
-            config.breaker_threshold, config.breaker_base_wait_s, config.breaker_max_wait_s
+        action: Action,
+        detail: str | None = None,
+        *,
+        tweet_id: str | None = None,
+        stop_account: bool = False,
+    ) -> PostLine:
+        message = self.result.message if detail is None else detail
+        return PostLine(
+            self.post_id, self.account_id, self.post["kind"], action, message, tweet_id, stop_account
         )
+
+
+@dataclass
+class OutcomeHandler:
+    """Settles each attempt's outcome for one posting run (``run_id``)."""
+
+    store: Store
+    tracker: EventTracker
+    config: PostingConfig
+    run_id: str
+    journal_path: Path | None = None
+    on_published: list[OnPublished] = field(default_factory=list)
+
+    @property
+    def policy(self) -> breaker.BreakerPolicy:
+        c = self.config
+        return breaker.BreakerPolicy(c.breaker_threshold, c.breaker_base_wait_s, c.breaker_max_wait_s)
 
     def replay_journal(self) -> int:
         if self.journal_path is None:
             return 0
-        applied, _ = journal.replay(self.journal_path, lambda e: apply_published(self.store, e))
-        return applied
+        return replay_journal(self.store, self.tracker, self.journal_path, component=COMPONENT)
 
     # -- events --------------------------------------------------------------------------------------
     def _error(
@@ -147,17 +181,22 @@ class OutcomeHandler:
         attempt_no: int,
         result: PublishResult,
     ) -> PostLine:
-        pub = getattr(publisher, "name", "api")
-        now = self.clock.now()
-        line = PostLine(post["id"], post["account_id"], post["kind"], "", result.message)
+        a = Attempt(publisher, post, attempt_id, attempt_no, result, self.store.clock.now())
+        self._budget("record", a)
+        line = self._settle(a)
+        self._budget("hold", a)
+        return line
+
+    def _settle(self, a: Attempt) -> PostLine:
+        post, result = a.post, a.result
         try:
             if result.outcome in (Outcome.POSTED, Outcome.POSTED_NO_ID):
-                return self._published(pub, post, attempt_id, result, now, line)
+                return self._published(a)
             if result.outcome is Outcome.UNKNOWN:
-                return self._unknown(pub, post, attempt_id, result, now, line)
+                return self._unknown(a)
             if result.outcome is Outcome.RETRYABLE:
-                return self._retryable(publisher, pub, post, attempt_id, attempt_no, result, now, line)
-            return self._rejected(publisher, pub, post, attempt_id, result, now, line)
+                return self._retryable(a)
+            return self._rejected(a)
         except Exception as exc:
             log.exception("recording the outcome of post %s failed", post["id"])
             self._error(
@@ -166,44 +205,66 @@ class OutcomeHandler:
                 f"outcome {result.outcome} not recorded: {exc}",
                 outcome=str(result.outcome),
             )
-            line.action = "store_failed"
-            line.detail = f"outcome {result.outcome} kept for recovery: {exc}"
-            return line
+            return a.line(Action.STORE_FAILED, f"outcome {result.outcome} kept for recovery: {exc}")
 
-    def _published(self, pub, post, attempt_id, result, now, line) -> PostLine:
+    def _budget(self, step: str, a: Attempt) -> None:
+        """X's rate-limit headers on this answer: keep the 24-hour caps ("record"); after the outcome is
+        settled, a window at 0 holds the breaker open until its reset ("hold"; a 429 is held by
+        ``_retryable`` already). Never fails the outcome."""
+        limits = a.result.rate_limits
+        if limits is None:
+            return
+        try:
+            if step == "record":
+                x_budget.record(self.store, a.account_id, self.config.x_budget, limits, a.now)
+                return
+            until = limits.exhausted_until()
+            if until is None or until <= a.now or a.result.root_cause is RootCause.RATE_LIMIT:
+                return
+            x_budget.hold(
+                self.store, self.tracker, a.account_id, a.pub, until, "X's rate-limit budget is spent"
+            )
+        except Exception as exc:
+            log.warning("keeping X's rate-limit budget for %s failed: %s", a.account_id, exc)
+
+    def _published(self, a: Attempt) -> PostLine:
         """Journal first (fsynced), then the event, then the store: a kill or a store outage at any point
         leaves enough behind for recovery, and no event is lost."""
-        ids = [str(i) for i in result.tweet_ids if i]
+        post, result = a.post, a.result
+        ids = a.live_ids
         parts = post.get("parts") or [post["text"]]
         if result.outcome is Outcome.POSTED_NO_ID and len(ids) + 1 < len(parts):
             # a thread part went out without its id, the later parts were never sent: recovery finds
             # the part on the timeline, then the thread continues from there
-            return self._unknown(pub, post, attempt_id, result, now, line, count_failure=False)
+            return self._unknown(a, count_failure=False)
         first = result.tweet_id or (ids[0] if ids else None)
         has_id = result.outcome is Outcome.POSTED and bool(first) and len(ids or [first]) >= len(parts)
-        entry = {
-            "post_id": post["id"],
-            "attempt_id": attempt_id,
-            "tweet_id": first if has_id else None,
-            "tweet_ids": ids,
-            "at": now.isoformat(),
-            "run_id": self.run_id,
-        }
+        entry = JournalEntry(
+            post_id=a.post_id,
+            at=a.now,
+            tweet_id=first if has_id else None,
+            tweet_ids=tuple(ids),
+            attempt_id=a.attempt_id,
+            run_id=self.run_id,
+        ).to_json()
         if self.journal_path is not None:
-            journal.append(self.journal_path, entry)
+            try:
+                journal.append(self.journal_path, entry)
+            except OSError as exc:  # disk full: the store write below is then the only record
+                self._error(post, "journal_write_failed", f"outcome journal not writable: {exc}")
         if has_id:
             self.tracker.track_event(
                 "post_published",
-                {"post_id": post["id"], "tweet_id": first, "publisher": pub},
+                {"post_id": a.post_id, "tweet_id": first, "publisher": a.pub},
                 component=COMPONENT,
-                account_id=post["account_id"],
-                subject=f"post:{post['id']}",
+                account_id=a.account_id,
+                subject=f"post:{a.post_id}",
             )
         else:
             self._error(
                 post,
                 "post_missing_id",
-                f"post {post['id']} is live but its id was not captured: {result.message}",
+                f"post {a.post_id} is live but its id was not captured: {result.message}",
                 "warning",
             )
         try:
@@ -212,21 +273,20 @@ class OutcomeHandler:
             self._error(
                 post, "store_write_failed", f"published but not recorded ({exc}); kept in the journal"
             )
-            line.action, line.tweet_id = "store_failed", first
-            line.detail = "published; outcome kept in the outcome journal"
-            return line
-        breaker.record_success(self.store, self.tracker, post["account_id"], pub, now)
-        line.tweet_id = first if has_id else None
-        line.action = "posted" if has_id else "posted_no_id"
-        if has_id:
-            self.tracker.mark_recovered(subject=f"post:{post['id']}")
-            self._handoff(post["id"])
-        return line
+            return a.line(
+                Action.STORE_FAILED, "published; outcome kept in the outcome journal", tweet_id=first
+            )
+        breaker.record_success(self.store, self.tracker, a.account_id, a.pub, a.now)
+        if not has_id:
+            return a.line(Action.POSTED_NO_ID)
+        self.tracker.mark_recovered(subject=f"post:{a.post_id}")
+        self._handoff(a.post_id)
+        return a.line(Action.POSTED, tweet_id=first)
 
-    def _unknown(self, pub, post, attempt_id, result, now, line, *, count_failure: bool = True) -> PostLine:
-        ids = [str(i) for i in result.tweet_ids if i]
+    def _unknown(self, a: Attempt, *, count_failure: bool = True) -> PostLine:
+        result = a.result
         self._error(
-            post,
+            a.post,
             "post_outcome_unknown",
             result.message,
             root_cause=str(result.root_cause),
@@ -235,74 +295,73 @@ class OutcomeHandler:
         with self.store.begin() as conn:
             finish_attempt(
                 self.store,
-                attempt_id,
+                a.attempt_id,
                 "unknown",
-                now,
+                a.now,
                 error_type=result.error_type,
                 root_cause=str(result.root_cause or RootCause.UNKNOWN),
                 error_message=result.message,
                 conn=conn,
             )
             values: dict[str, Any] = {"status_reason": f"outcome unknown: {result.message}"[:500]}
-            if ids:
-                values["tweet_ids"] = ids
-            transition(self.store, post["id"], ("posting",), "unknown", now, conn=conn, **values)
-        self._maybe_browser_timeout(pub, post, result)
+            if a.live_ids:
+                values["tweet_ids"] = a.live_ids
+            transition(self.store, a.post_id, ("posting",), "unknown", a.now, conn=conn, **values)
+        self._maybe_browser_timeout(a)
         if count_failure:
             breaker.record_failure(
-                self.store, self.tracker, post["account_id"], pub, now, self.policy, result.message[:200]
+                self.store, self.tracker, a.account_id, a.pub, a.now, self.policy, result.message[:200]
             )
-        line.action = "unknown"
-        return line
+        return a.line(Action.UNKNOWN)
 
-    def _maybe_browser_timeout(self, pub, post, result) -> None:
-        if pub == "browser" and "timeout" in (result.error_type or ""):
-            self._error(post, "browser_timeout", result.message)
+    def _maybe_browser_timeout(self, a: Attempt) -> None:
+        if a.pub == "browser" and "timeout" in (a.result.error_type or ""):
+            self._error(a.post, "browser_timeout", a.result.message)
 
-    def _retryable(self, publisher, pub, post, attempt_id, attempt_no, result, now, line) -> PostLine:
+    def _retryable(self, a: Attempt) -> PostLine:
+        result, now, kind = a.result, a.now, a.post["kind"]
         root = str(result.root_cause or RootCause.UNKNOWN)
         self._error(
-            post,
+            a.post,
             "post_failed",
             result.message,
             root_cause=root,
             publisher_error=result.error_type,
-            attempt=attempt_no,
+            attempt=a.attempt_no,
         )
         finish_attempt(
             self.store,
-            attempt_id,
+            a.attempt_id,
             "retryable",
             now,
             error_type=result.error_type,
             root_cause=root,
             error_message=result.message,
         )
-        self._maybe_browser_timeout(pub, post, result)
+        self._maybe_browser_timeout(a)
         if result.root_cause is RootCause.RATE_LIMIT and result.retry_after and result.retry_after > now:
             breaker.force_open(
                 self.store,
-                post["account_id"],
-                pub,
+                a.account_id,
+                a.pub,
                 result.retry_after,
                 f"rate limited: {result.message[:120]}",
                 self.tracker,
             )
         else:
             breaker.record_failure(
-                self.store, self.tracker, post["account_id"], pub, now, self.policy, result.message[:200]
+                self.store, self.tracker, a.account_id, a.pub, now, self.policy, result.message[:200]
             )
-        ids = [str(i) for i in result.tweet_ids if i]
-        extra: dict[str, Any] = {"tweet_ids": ids} if ids else {}
-        retries_done = attempt_no - 1
-        if retries_done >= self.config.max_retries(post["kind"]):
-            found = self._find_live(publisher, post)
+        extra: dict[str, Any] = {"tweet_ids": a.live_ids} if a.live_ids else {}
+        retries_done = a.attempt_no - 1
+        if retries_done >= self.config.max_retries(kind):
+            found = self._find_live(a.publisher, a.post)
             if found:
-                return self._reconciled(pub, post, found, now, line, "after the last retry")
-            reason = f"gave up after {attempt_no} attempts: {result.message}"[:500]
+                return self._reconciled(a, found, "after the last retry")
+            reason = f"gave up after {a.attempt_no} attempts: {result.message}"[:500]
             transition(
                 self.store,
-                post["id"],
+                a.post_id,
                 ("posting",),
                 "failed",
                 now,
@@ -310,16 +369,14 @@ class OutcomeHandler:
                 next_attempt_at=None,
                 **extra,
             )
-            line.action, line.detail = "failed", reason
-            return line
-        delay = timedelta(seconds=self.config.retry_delay_s(post["kind"], retries_done + 1))
-        when = now + delay
+            return a.line(Action.FAILED, reason)
+        when = now + timedelta(seconds=self.config.retry_delay_s(kind, retries_done + 1))
         if result.retry_after and result.retry_after > when:
             when = result.retry_after
         reason = f"retry {retries_done + 1} at {when.isoformat()}: {result.message}"[:500]
         transition(
             self.store,
-            post["id"],
+            a.post_id,
             ("posting",),
             "retry_pending",
             now,
@@ -329,56 +386,59 @@ class OutcomeHandler:
             claimed_by=None,
             **extra,
         )
-        line.action, line.detail = "retry", reason
-        return line
+        return a.line(Action.RETRY, reason)
 
     def _find_live(self, publisher: Publisher, post: dict[str, Any]) -> list[str] | None:
-        timeline = read_timeline(publisher)
-        since = self.clock.now() - timedelta(seconds=self.config.reconcile_window_s)
+        return self._search(publisher, post)[0]
+
+    def _search(self, publisher: Publisher, post: dict[str, Any]) -> tuple[list[str] | None, bool]:
+        """Look for every part of ``post`` on the account's timeline, back to its first attempt (the
+        earliest any part could have gone out), scrolling or paginating as far as that needs.
+
+        Returns (every part's id, or None; True when the read proves the missing parts are not there).
+        """
+        started = [a["started_at"] for a in attempts_for(self.store, post["id"])]
+        window = self.store.clock.now() - timedelta(seconds=self.config.reconcile_window_s)
+        since = min([*started, window])
+        timeline = read_timeline(publisher, since - CLOCK_SLACK, DEEP_READ_LIMIT)
         ids = match_parts(post, timeline, since)
-        return [str(i) for i in ids] if ids and all(ids) else None
+        found = [str(i) for i in ids] if ids and all(ids) else None
+        return found, found is None and missing_parts_absent(timeline, since, ids)
 
-    def _reconciled(self, pub, post, ids, now, line, why) -> PostLine:
-        entry = {
-            "post_id": post["id"],
-            "attempt_id": None,
-            "tweet_id": ids[0],
-            "tweet_ids": ids,
-            "at": now.isoformat(),
-        }
-        apply_published(self.store, entry)
-        self.tracker.track_event(
-            "post_reconciled",
-            {"post_id": post["id"], "tweet_id": ids[0], "why": why},
+    def _reconciled(self, a: Attempt, ids: list[str], why: str) -> PostLine:
+        mark_found_live(
+            self.store,
+            self.tracker,
+            a.post,
+            ids,
+            a.now,
             component=COMPONENT,
-            account_id=post["account_id"],
-            subject=f"post:{post['id']}",
+            why=why,
+            attempt_id=a.attempt_id,
         )
-        self.tracker.mark_recovered(subject=f"post:{post['id']}")
-        line.action, line.tweet_id, line.detail = "reconciled", ids[0], f"found live on the timeline {why}"
-        return line
+        return a.line(Action.RECONCILED, f"found live on the timeline {why}", tweet_id=ids[0])
 
-    def _rejected(self, publisher, pub, post, attempt_id, result, now, line) -> PostLine:
+    def _rejected(self, a: Attempt) -> PostLine:
+        result, now, account_id = a.result, a.now, a.account_id
         root = result.root_cause or RootCause.UNKNOWN
-        account_id = post["account_id"]
-        live = [str(i) for i in result.tweet_ids if i]  # thread parts that did go out: never lose them
+        live = a.live_ids
         extra: dict[str, Any] = {"tweet_ids": live} if live else {}
         if root is RootCause.AUTOMATION_BLOCK:
-            self._error(post, "automation_block", result.message)
+            self._error(a.post, "automation_block", result.message)
         elif root is RootCause.SESSION:
             self._error(
-                post,
+                a.post,
                 "session_expired",
                 f"{account_id}: session expired, account paused: {result.message}",
                 "critical",
             )
         else:
             self._error(
-                post, "post_failed", result.message, root_cause=str(root), publisher_error=result.error_type
+                a.post, "post_failed", result.message, root_cause=str(root), publisher_error=result.error_type
             )
         finish_attempt(
             self.store,
-            attempt_id,
+            a.attempt_id,
             "rejected",
             now,
             error_type=result.error_type,
@@ -386,17 +446,7 @@ class OutcomeHandler:
             error_message=result.message,
         )
         if root is RootCause.DUPLICATE:
-            found = self._find_live(publisher, post)
-            if found:
-                return self._reconciled(pub, post, found, now, line, "after a duplicate answer")
-            partial = f" ({len(live)} part(s) live, kept)" if live else ""
-            reason = f"X rejected it as duplicate content, not on the timeline{partial}: {result.message}"
-            reason = reason[:500]
-            transition(
-                self.store, post["id"], ("posting",), "failed_permanent", now, status_reason=reason, **extra
-            )
-            line.action, line.detail = "failed_permanent", reason
-            return line
+            return self._duplicate(a)
         if root is RootCause.AUTOMATION_BLOCK:
             until = now + timedelta(seconds=self.config.cooldown_s)
             start_cooldown(self.store, account_id, until, f"X error 226: {result.message}"[:500])
@@ -410,7 +460,7 @@ class OutcomeHandler:
             reason = f"account cooling down until {until.isoformat()} (X error 226)"
             transition(
                 self.store,
-                post["id"],
+                a.post_id,
                 ("posting",),
                 "blocked",
                 now,
@@ -420,14 +470,15 @@ class OutcomeHandler:
                 claimed_by=None,
                 next_attempt_at=until,
             )
-            line.action, line.detail, line.stop_account = "blocked", reason, True
-            return line
+            return a.line(Action.BLOCKED, reason, stop_account=True)
         if root is RootCause.SESSION:
             pause_account(self.store, account_id, f"session expired: {result.message}"[:500])
-            reason = "account paused: the session expired (log in again, then `xbot` resume)"
+            reason = (
+                f"account paused: the session expired (log in again, then `xbot resume-account {account_id}`)"
+            )
             transition(
                 self.store,
-                post["id"],
+                a.post_id,
                 ("posting",),
                 "blocked",
                 now,
@@ -436,11 +487,56 @@ class OutcomeHandler:
                 claimed_at=None,
                 claimed_by=None,
             )
-            line.action, line.detail, line.stop_account = "blocked", reason, True
-            return line
+            return a.line(Action.BLOCKED, reason, stop_account=True)
         reason = f"rejected: {result.message}"[:500]
         transition(
-            self.store, post["id"], ("posting",), "failed_permanent", now, status_reason=reason, **extra
+            self.store, a.post_id, ("posting",), "failed_permanent", now, status_reason=reason, **extra
         )
-        line.action, line.detail = "failed_permanent", reason
-        return line
+        return a.line(Action.FAILED_PERMANENT, reason)
+
+    def _duplicate(self, a: Attempt) -> PostLine:
+        """X refused (a part of) the post as duplicate content. Found live: posted. A re-post (an earlier
+        attempt may have gone out), or a read that cannot prove the post absent: parked as 'unknown' with a
+        critical alert, never failed (it may well be live). Proven absent on a first attempt: the text
+        repeats an older post; a thread with live parts is marked partial for the operator to edit and
+        resume, anything else fails for good."""
+        post, result, now = a.post, a.result, a.now
+        found, proven_absent = self._search(a.publisher, post)
+        if found:
+            return self._reconciled(a, found, "after a duplicate answer")
+        live = a.live_ids
+        extra: dict[str, Any] = {"tweet_ids": live} if live else {}
+        if self._reposted(a) or not proven_absent:
+            why = (
+                "X called the re-post a duplicate, but no read found the original"
+                if self._reposted(a)
+                else "X called it a duplicate and the timeline could not be read far enough to rule it out"
+            )
+            alert_unsettled(self.store, self.tracker, post, now, COMPONENT, why)
+            return a.line(Action.UNKNOWN, f"{PARKED}: {why}")
+        if post["kind"] == "thread" and live:
+            part = len(live) + 1
+            reason = (
+                f"{PARTIAL}: parts 1-{len(live)} live, part {part} refused by X as duplicate content; "
+                f"edit it and resume: xbot thread-resume {a.post_id} --part {part} --text '...'"
+            )
+            transition(
+                self.store, a.post_id, ("posting",), "failed_permanent", now, status_reason=reason, **extra
+            )
+            self._error(post, "thread_partial", reason, "critical", part=part, parts_live=len(live))
+            return a.line(Action.FAILED_PERMANENT, reason)
+        reason = f"X rejected it as duplicate content, not on the timeline: {result.message}"[:500]
+        transition(
+            self.store, a.post_id, ("posting",), "failed_permanent", now, status_reason=reason, **extra
+        )
+        return a.line(Action.FAILED_PERMANENT, reason)
+
+    def _reposted(self, a: Attempt) -> bool:
+        """An earlier attempt of the post may have gone out (its fate was open, or recovery requeued it)."""
+        return any(
+            e["id"] != a.attempt_id
+            and (
+                e["outcome"] in ("pending", "unknown", "posted_no_id") or e["error_type"] == "not_on_timeline"
+            )
+            for e in attempts_for(self.store, a.post_id)
+        )

@@ -26,6 +26,7 @@ def post_json(post: dict[str, Any]) -> dict[str, Any]:
         "parent_id": post["parent_id"],
         "created_at": post["created_at"].isoformat(),
         "channel": post["channel"],
+        "media": post.get("media") or [],
     }
 
 
@@ -34,6 +35,7 @@ def make_admin_routes(sandbox: Sandbox) -> list[Route]:
 
     async def reset(request: Request) -> Response:
         state.reset()
+        sandbox.oauth.reset()
         return JSONResponse({"ok": True})
 
     async def faults(request: Request) -> Response:
@@ -122,7 +124,36 @@ def make_admin_routes(sandbox: Sandbox) -> list[Route]:
                 setattr(sandbox.limits, key, type(getattr(sandbox.limits, key))(value))
         return JSONResponse(sandbox.limits.__dict__)
 
+    async def oauth_clients(request: Request) -> Response:
+        """The stand-in's registered apps (a public and a confidential OAuth 2.0 client)."""
+        return JSONResponse(
+            [
+                {"client_id": c.client_id, "client_secret": c.client_secret, "confidential": c.confidential}
+                for c in sandbox.oauth.clients()
+            ]
+        )
+
+    async def oauth1_keys(request: Request) -> Response:
+        account = state.account(request.path_params["handle"])
+        if account is None:
+            return JSONResponse({"error": "unknown account"}, status_code=404)
+        return JSONResponse(sandbox.oauth.oauth1_keys(account))
+
+    async def oauth_revoke(request: Request) -> Response:
+        """The user revoked the app on X: every token of theirs dies."""
+        account = state.account(request.path_params["handle"])
+        if account is None:
+            return JSONResponse({"error": "unknown account"}, status_code=404)
+        return JSONResponse({"revoked": sandbox.oauth.revoke_user(account)})
+
+    async def oauth_stats(request: Request) -> Response:
+        return JSONResponse(sandbox.oauth.stats())
+
     return [
+        Route(f"{PREFIX}/oauth/clients", oauth_clients, methods=["GET"]),
+        Route(f"{PREFIX}/oauth1/{{handle}}", oauth1_keys, methods=["GET"]),
+        Route(f"{PREFIX}/oauth/revoke/{{handle}}", oauth_revoke, methods=["POST"]),
+        Route(f"{PREFIX}/oauth/stats", oauth_stats, methods=["GET"]),
         Route(f"{PREFIX}/reset", reset, methods=["POST"]),
         Route(f"{PREFIX}/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route(f"{PREFIX}/posts", posts, methods=["GET"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -11,6 +12,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from xbot_pipeline.sandbox.behaviour import AUTOMATION_MESSAGE, DUPLICATE_MESSAGE, Sandbox
+from xbot_pipeline.sandbox.oauth_routes import oauth1_account
 from xbot_pipeline.sandbox.state import Account
 
 
@@ -38,10 +40,21 @@ def _problem(status: int, title: str, detail: str, headers: dict[str, str], **ex
 
 
 def _account(sandbox: Sandbox, request: Request) -> Account | None:
+    """The caller: a static bearer token, a live (unexpired) OAuth 2.0 access token, or an OAuth 1.0a
+    request whose HMAC-SHA1 signature verifies; None otherwise (X answers 401)."""
     auth = request.headers.get("authorization", "")
+    if auth.startswith("OAuth "):
+        return oauth1_account(sandbox, sandbox.oauth, request, b"")
     if not auth.lower().startswith("bearer "):
         return None
-    return sandbox.state.account_by_token(auth[7:].strip())
+    token = auth[7:].strip()
+    account = sandbox.state.account_by_token(token)
+    if account is not None:
+        return account
+    user_id, expired = sandbox.oauth.account_for_access_token(token)
+    if user_id is None or expired:
+        return None
+    return sandbox.state.account(user_id)
 
 
 def _unauthorized() -> JSONResponse:
@@ -71,6 +84,8 @@ def _tweet_json(sandbox: Sandbox, post: dict[str, Any], fields: set[str]) -> dic
             "bookmark_count": m["bookmarks"],
             "impression_count": m["impressions"],
         }
+    if post.get("media"):
+        data["attachments"] = {"media_keys": [m["media_key"] for m in post["media"]]}
     if post.get("parent_id") and ("referenced_tweets" in fields or "in_reply_to_user_id" in fields):
         data["referenced_tweets"] = [{"type": "replied_to", "id": post["parent_id"]}]
     return data
@@ -87,9 +102,16 @@ def make_api_routes(sandbox: Sandbox) -> list[Route]:
             if not isinstance(text, str) or not text.strip():
                 raise ValueError
         except (ValueError, KeyError, TypeError):
-            return _problem(400, "Invalid Request", "One or more parameters to your request was invalid.", {})
+            headers, _ = sandbox.rate_headers(account, "create", count=False)
+            return _problem(
+                400, "Invalid Request", "One or more parameters to your request was invalid.", headers
+            )
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
-        decision = sandbox.attempt_create(account, text, str(reply_to) if reply_to else None, "api")
+        media = body.get("media") or {}
+        media_ids = [str(m) for m in media.get("media_ids") or []] if isinstance(media, dict) else []
+        decision = sandbox.attempt_create(
+            account, text, str(reply_to) if reply_to else None, "api", media_ids or None
+        )
         headers = decision.headers
         if decision.kind == "rate_limit":
             return _problem(
@@ -118,6 +140,9 @@ def make_api_routes(sandbox: Sandbox) -> list[Route]:
             )
         if decision.kind == "bad_reply":
             return _problem(400, "Invalid Request", "The post you are replying to does not exist.", headers)
+        if decision.kind == "bad_media":
+            detail = f"Your media IDs are invalid: {decision.reason}."
+            return _problem(400, "Invalid Request", detail, headers, errors=[{"message": detail}])
         assert decision.post is not None
         if decision.kind == "drop":
             return DroppedResponse(201, headers)
@@ -162,6 +187,14 @@ def make_api_routes(sandbox: Sandbox) -> list[Route]:
             else:
                 found.append(_tweet_json(sandbox, post, fields))
         body: dict[str, Any] = {"data": found} if found else {}
+        if "attachments.media_keys" in request.query_params.get("expansions", ""):
+            media = [
+                {"media_key": m["media_key"], "type": m["type"], "alt_text": m["alt_text"]}
+                for post_id in ids
+                for m in (sandbox.state.post(post_id.strip()) or {}).get("media") or []
+            ]
+            if media:
+                body["includes"] = {"media": media}
         if errors:
             body["errors"] = errors
         return JSONResponse(body, headers=headers)
@@ -181,11 +214,24 @@ def make_api_routes(sandbox: Sandbox) -> list[Route]:
         except ValueError:
             return _problem(400, "Invalid Request", "max_results must be a number", headers)
         fields = set(request.query_params.get("tweet.fields", "").split(",")) | {"referenced_tweets"}
-        posts = sandbox.state.posts(user, limit=limit, timeline=True)
+        try:  # X's paging: start_time filters, pagination_token is the previous page's next_token
+            start = request.query_params.get("start_time")
+            since = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None
+            offset = int(request.query_params.get("pagination_token") or 0)
+            if since is not None and since.tzinfo is None:
+                raise ValueError("start_time needs a time zone")
+        except ValueError:
+            return _problem(400, "Invalid Request", "bad start_time or pagination_token", headers)
+        everything = [
+            p for p in sandbox.state.posts(user, timeline=True) if since is None or p["created_at"] >= since
+        ]
+        posts = everything[offset : offset + limit]
         body: dict[str, Any] = {"data": [_tweet_json(sandbox, p, fields) for p in posts]} if posts else {}
         body["meta"] = {"result_count": len(posts)}
         if posts:
             body["meta"].update({"newest_id": posts[0]["id"], "oldest_id": posts[-1]["id"]})
+        if offset + limit < len(everything):
+            body["meta"]["next_token"] = str(offset + limit)
         return JSONResponse(body, headers=headers)
 
     async def users_me(request: Request) -> Response:

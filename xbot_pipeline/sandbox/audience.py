@@ -15,6 +15,8 @@ multipliers (see docs/SANDBOX.md for the table):
   topic keyword (best match) sleep x1.30, stress x1.25, exercise x1.20, protein x1.15, fasting x1.10.
 - ``seed`` gives each simulated world a slightly different audience (every multiplier's effect is
   scaled by a factor in [0.9, 1.1]), so a learner cannot hard-code the answer.
+- ``world`` (a ``World``) replaces all of that for the learning simulation's generated worlds: other
+  peak hours, other tastes, persona effects, a weekly cycle, fatigue and drift.
 
 ``metrics_at`` turns the expected rate into counts for one post, with per-post noise (log-normal,
 deterministic per ``post_key`` + ``seed``) and a saturating arrival curve: ~half of the first day's
@@ -23,10 +25,14 @@ reactions within ~25 minutes, nearly flat after 48 hours. Counts never decrease 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 BASE_RATE = 0.03
 HOUR_FLOOR = 0.45
@@ -118,29 +124,120 @@ def _jitter(seed: int, name: str, multiplier: float) -> float:
     return 1 + (multiplier - 1) * scale
 
 
-def engagement_rate(text: str, posted_at: datetime, *, seed: int = 0, is_thread: bool | None = None) -> float:
+# -- worlds --------------------------------------------------------------------------------------------
+# A world is everything an audience prefers: its day (peaks over a floor), its taste (one multiplier per
+# content feature), its view of each persona, its week, whether it tires of a persona, and whether it
+# changes its mind mid-run (drift). ``legacy_world(seed)`` is the model above with the seed's jitter;
+# the learning simulation generates others (``learning/worlds.py``).
+DEFAULT_EFFECTS = {
+    "question": QUESTION,
+    "numbers": NUMBERS,
+    "thread": THREAD,
+    "story": STORY,
+    "hype": HYPE,
+    "hashtag": HASHTAG,
+    **{f"length_{b}": m for b, m in LENGTH.items()},
+    **{f"topic_{t}": m for t, m in TOPICS.items()},
+}
+
+
+@dataclass(frozen=True)
+class Phase:
+    """What the audience prefers during one period: its day and its taste."""
+
+    peaks: tuple[tuple[float, float, float], ...]  # (hour UTC, width in hours, height); () = a flat day
+    floor: float
+    effects: Mapping[str, float]  # multiplier per feature (keys of DEFAULT_EFFECTS)
+    persona: Mapping[str, float] = field(default_factory=dict)  # multiplier per persona (when known)
+    hour_scale: float = 1.0  # the legacy jitter: hour factor h -> 1 + (h - 1) * scale
+
+    def hour(self, hour: float) -> float:
+        raw = self.floor + sum(height * _gauss(hour, centre, width) for centre, width, height in self.peaks)
+        return 1 + (raw - 1) * self.hour_scale
+
+    def content(self, f: Mapping[str, object]) -> float:
+        e = self.effects
+        m = e[f"length_{f['length']}"] * e["hashtag"] ** int(f["hashtags"])  # type: ignore[call-overload]  # f holds ints here
+        for name in ("question", "numbers", "thread", "story", "hype"):
+            if f[name]:
+                m *= e[name]
+        if f["topic"]:
+            m *= e[f"topic_{f['topic']}"]
+        return m
+
+
+@dataclass
+class World:
+    """One audience. Persona effects and fatigue need to know who wrote a post: the simulation registers
+    each published text with its persona (``record``); an unregistered text gets neither."""
+
+    name: str
+    phase: Phase
+    weekday: tuple[float, ...] = (1.0,) * 7  # Monday..Sunday
+    drift_at: datetime | None = None  # from then on ``after`` applies
+    after: Phase | None = None
+    fatigue: float = 0.0  # rate x 1 / (1 + fatigue * recent uses of the persona)
+    fatigue_days: float = 2.0  # a use counts exp(-age / fatigue_days): rest restores the persona
+    personas: dict[str, str] = field(default_factory=dict)  # text -> persona
+    uses: dict[str, list[datetime]] = field(default_factory=dict)  # persona -> sorted publication times
+
+    def phase_at(self, at: datetime) -> Phase:
+        return self.after if self.after is not None and self.drift_at and at >= self.drift_at else self.phase
+
+    def record(self, persona: str, posted_at: datetime, texts: list[str]) -> None:
+        for text in texts:
+            self.personas[text] = persona
+        bisect.insort(self.uses.setdefault(persona, []), posted_at)
+
+    def tiredness(self, persona: str | None, at: datetime) -> float:
+        """The fatigue multiplier of ``persona`` for a post at ``at`` (uses strictly before ``at``)."""
+        if not self.fatigue or persona is None:
+            return 1.0
+        times = self.uses.get(persona, [])
+        past = times[: bisect.bisect_left(times, at)]
+        load = sum(math.exp(-(at - t).total_seconds() / (self.fatigue_days * 86400)) for t in past[-60:])
+        return 1.0 / (1.0 + self.fatigue * load)
+
+    def hour(self, at: datetime) -> float:
+        return self.phase_at(at).hour(at.hour + at.minute / 60)
+
+    def rate(self, text: str, at: datetime, *, is_thread: bool | None = None) -> float:
+        phase = self.phase_at(at)
+        persona = self.personas.get(text)
+        f = content_features(text, is_thread=is_thread)
+        return (
+            BASE_RATE
+            * phase.hour(at.hour + at.minute / 60)
+            * phase.content(f)
+            * phase.persona.get(persona or "", 1.0)
+            * self.weekday[at.weekday()]
+            * self.tiredness(persona, at)
+        )
+
+
+@lru_cache(maxsize=64)
+def legacy_world(seed: int) -> World:
+    """The original stand-in audience: default peaks and effects, each effect scaled by the seed's jitter."""
+    effects = {name: _jitter(seed, name, m) for name, m in DEFAULT_EFFECTS.items()}
+    scale = 1.0 if seed == 0 else 0.9 + 0.2 * _unit("jitter", seed, "hour")
+    return World(f"legacy-{seed}", Phase((MORNING_PEAK, EVENING_PEAK), HOUR_FLOOR, effects, hour_scale=scale))
+
+
+def engagement_rate(
+    text: str,
+    posted_at: datetime,
+    *,
+    seed: int = 0,
+    is_thread: bool | None = None,
+    world: World | None = None,
+) -> float:
     """Expected (likes + reposts + replies) / impressions for ``text`` posted at ``posted_at``.
 
-    ``is_thread`` overrides detection from the text (a "🧵", "1/" or "(1/n)" marker).
+    ``is_thread`` overrides detection from the text (a "🧵", "1/" or "(1/n)" marker); ``world`` replaces
+    the seed's legacy audience.
     """
     at = posted_at.astimezone(UTC) if posted_at.tzinfo else posted_at.replace(tzinfo=UTC)
-    f = content_features(text, is_thread=is_thread)
-    rate = BASE_RATE * _jitter(seed, "hour", hour_factor(at.hour + at.minute / 60))
-    if f["question"]:
-        rate *= _jitter(seed, "question", QUESTION)
-    if f["numbers"]:
-        rate *= _jitter(seed, "numbers", NUMBERS)
-    if f["thread"]:
-        rate *= _jitter(seed, "thread", THREAD)
-    rate *= _jitter(seed, f"length_{f['length']}", LENGTH[str(f["length"])])
-    if f["story"]:
-        rate *= _jitter(seed, "story", STORY)
-    if f["hype"]:
-        rate *= _jitter(seed, "hype", HYPE)
-    rate *= _jitter(seed, "hashtag", HASHTAG) ** int(f["hashtags"])  # type: ignore[call-overload]
-    if f["topic"]:
-        rate *= _jitter(seed, f"topic_{f['topic']}", TOPICS[str(f["topic"])])
-    return rate
+    return (world or legacy_world(seed)).rate(text, at, is_thread=is_thread)
 
 
 def arrival_fraction(minutes: float) -> float:
@@ -168,6 +265,7 @@ def metrics_at(
     post_key: str,
     followers: int = 1000,
     is_thread: bool | None = None,
+    world: World | None = None,
 ) -> dict[str, int]:
     """Public metrics of one post as seen at ``now``: impressions, likes, reposts, replies, quotes, bookmarks.
 
@@ -177,14 +275,14 @@ def metrics_at(
     seen = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
     minutes = (seen - at).total_seconds() / 60
     frac = arrival_fraction(minutes)
-    hour = hour_factor(at.hour + at.minute / 60)
+    hour = world.hour(at) if world else hour_factor(at.hour + at.minute / 60)
     final_impressions = (
         max(0, followers)
         * REACH_PER_FOLLOWER
         * (0.6 + 0.4 * hour)
         * _lognormal(REACH_SIGMA, seed, post_key, "r")
     )
-    rate = engagement_rate(text, at, seed=seed, is_thread=is_thread) * _lognormal(
+    rate = engagement_rate(text, at, seed=seed, is_thread=is_thread, world=world) * _lognormal(
         NOISE_SIGMA, seed, post_key, "e"
     )
     final_reactions = final_impressions * min(rate, 0.9)

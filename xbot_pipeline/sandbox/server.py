@@ -19,10 +19,12 @@ import uvicorn
 from starlette.applications import Starlette
 
 from xbot_pipeline.clock import Clock
-from xbot_pipeline.publishing.session import write_session_file
+from xbot_pipeline.private_files import write_private_json
 from xbot_pipeline.sandbox.admin_routes import PREFIX, make_admin_routes
 from xbot_pipeline.sandbox.api_routes import make_api_routes
 from xbot_pipeline.sandbox.behaviour import Limits, Sandbox
+from xbot_pipeline.sandbox.media_routes import make_media_routes
+from xbot_pipeline.sandbox.oauth_routes import make_oauth_routes
 from xbot_pipeline.sandbox.state import Account, SandboxState
 from xbot_pipeline.sandbox.web_routes import make_web_routes
 
@@ -30,7 +32,13 @@ DEMO_HANDLE = "xbot_demo"
 
 
 def build_app(sandbox: Sandbox) -> Starlette:
-    routes = [*make_admin_routes(sandbox), *make_api_routes(sandbox), *make_web_routes(sandbox)]
+    routes = [
+        *make_admin_routes(sandbox),
+        *make_oauth_routes(sandbox, sandbox.oauth),
+        *make_api_routes(sandbox),
+        *make_media_routes(sandbox),
+        *make_web_routes(sandbox),
+    ]
     return Starlette(routes=routes)
 
 
@@ -71,7 +79,8 @@ class SandboxAdmin:
         return int(self._ok(self._http.delete("/faults"))["cleared"])
 
     def posts(self, account: str | None = None) -> list[dict[str, Any]]:
-        """Every post, newest first: id, author, text, parent_id, created_at, channel."""
+        """Every post, newest first: id, author, text, parent_id, created_at, channel, media (each with
+        media_id, type, mime, alt_text, sha256, size)."""
         return self._ok(self._http.get("/posts", params={"account": account} if account else None))
 
     def metrics(self, ids: list[str]) -> dict[str, dict[str, int]]:
@@ -85,6 +94,32 @@ class SandboxAdmin:
 
     def set_limits(self, **limits: Any) -> dict[str, Any]:
         return self._ok(self._http.post("/limits", json=limits))
+
+    # -- sign-in ----------------------------------------------------------------------------------------
+    def oauth_clients(self) -> dict[str, dict[str, Any]]:
+        """``{"public": {...}, "confidential": {...}}``: the stand-in's OAuth 2.0 apps."""
+        rows = self._ok(self._http.get("/oauth/clients"))
+        return {("confidential" if r["confidential"] else "public"): r for r in rows}
+
+    def oauth1_keys(self, handle: str) -> dict[str, str]:
+        return self._ok(self._http.get(f"/oauth1/{handle}"))
+
+    def revoke(self, handle: str) -> int:
+        return int(self._ok(self._http.post(f"/oauth/revoke/{handle}"))["revoked"])
+
+    def oauth_stats(self) -> dict[str, dict[str, int]]:
+        return self._ok(self._http.get("/oauth/stats"))
+
+    def approve(self, authorize_url: str, handle: str) -> str:
+        """Click "Authorize app" on the consent page for ``handle``; returns the redirect X sends back
+        (``redirect_uri?state=...&code=...``) without following it."""
+        parsed = httpx.URL(authorize_url)
+        form = {**dict(parsed.params), "handle": handle, "decision": "allow"}
+        with httpx.Client(timeout=10) as http:
+            answer = http.post(str(parsed.copy_with(query=None)), data=form)
+        if answer.status_code != 302:
+            raise ValueError(f"the authorize page answered {answer.status_code}: {answer.text[:200]}")
+        return answer.headers["location"]
 
 
 class SandboxServer:
@@ -172,7 +207,7 @@ class SandboxServer:
 
     def write_storage_state(self, handle: str, path: Path | str) -> Path:
         """Log ``handle`` in (without clicking) and save the cookies as a Playwright storage state (0600)."""
-        return write_session_file(self.admin.storage_state(handle), Path(path))
+        return write_private_json(self.admin.storage_state(handle), Path(path))
 
 
 def _not_a_scripted_drop(record: logging.LogRecord) -> bool:

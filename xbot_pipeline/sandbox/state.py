@@ -6,6 +6,7 @@ All access goes through one lock, so the server thread, the CLI and tests can sh
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -39,7 +40,13 @@ FAULT_KINDS = (
     "consent",  # web pages: a consent layer covers the page (params.sticky: cannot be dismissed)
     "alt_layout",  # web pages: the composer in an alternate layout (other testids)
     "slow_button",  # web pages: the post button enables params.seconds (default 1.5) after typing
+    "upload_failure",  # api simple upload: 500, nothing stored
+    "upload_chunk_failure",  # api chunked append: 500 for one segment, nothing stored for it
+    "processing_failure",  # api chunked finalize: the GIF's processing ends "failed" (InvalidMedia)
+    "token_500",  # /2/oauth2/token: 500, nothing issued (a refresh token stays valid)
+    "token_hang",  # /2/oauth2/token: no answer for params.seconds (default 30), nothing issued
 )
+TOKEN_FAULTS = ("token_500", "token_hang")
 CREATE_FAULTS = ("http_500", "rate_limit", "hang", "missing_id", "drop", "duplicate", "automation")
 PAGE_FAULTS = ("session_expired", "consent", "alt_layout", "slow_button")
 
@@ -58,7 +65,16 @@ CREATE TABLE IF NOT EXISTS faults (
 CREATE TABLE IF NOT EXISTS calls (user_id TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS hidden (post_id TEXT PRIMARY KEY, until TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS media (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, mime TEXT NOT NULL, total_bytes INTEGER NOT NULL,
+  data BLOB, state TEXT NOT NULL, fail_processing INTEGER NOT NULL DEFAULT 0, alt_text TEXT,
+  sha256 TEXT, created_at TEXT NOT NULL, expires_at TEXT NOT NULL, ready_at TEXT);
+CREATE TABLE IF NOT EXISTS media_chunks (
+  media_id TEXT NOT NULL, segment INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (media_id, segment));
+CREATE TABLE IF NOT EXISTS post_media (
+  post_id TEXT NOT NULL, position INTEGER NOT NULL, media_id TEXT NOT NULL, PRIMARY KEY (post_id, position));
 """
+MEDIA_STATES = ("uploading", "pending", "succeeded", "failed")
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,15 @@ class SandboxState:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def sql(self, query: str, args: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
+        """One statement under the state's lock (for the stand-in's other tables: OAuth, ...)."""
+        with self._lock:
+            return self._db.execute(query, args).fetchall()
+
+    def script(self, statements: str) -> None:
+        with self._lock:
+            self._db.executescript(statements)
 
     # -- accounts ---------------------------------------------------------------------------------
     def add_account(
@@ -186,7 +211,14 @@ class SandboxState:
             ).fetchone()
         return row is not None
 
-    def create_post(self, account: Account, text: str, parent_id: str | None, channel: str) -> dict[str, Any]:
+    def create_post(
+        self,
+        account: Account,
+        text: str,
+        parent_id: str | None,
+        channel: str,
+        media_ids: list[str] | None = None,
+    ) -> dict[str, Any]:
         now = self.clock.now()
         with self._lock:
             post_id = self.next_id(now)
@@ -194,7 +226,15 @@ class SandboxState:
                 "INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (post_id, account.user_id, text, normalize(text), parent_id, _iso(now), channel),
             )
-        return {"id": post_id, "text": text, "parent_id": parent_id, "created_at": now}
+            for position, media_id in enumerate(media_ids or []):
+                self._db.execute("INSERT INTO post_media VALUES (?, ?, ?)", (post_id, position, media_id))
+        return {
+            "id": post_id,
+            "text": text,
+            "parent_id": parent_id,
+            "created_at": now,
+            "media": self.post_media([post_id]).get(post_id, []),
+        }
 
     def post(self, post_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -203,7 +243,11 @@ class SandboxState:
                 "WHERE p.id = ?",
                 (post_id,),
             ).fetchone()
-        return self._post(row) if row else None
+        if not row:
+            return None
+        post = self._post(row)
+        post["media"] = self.post_media([post_id]).get(post_id, [])
+        return post
 
     def hide(self, post_id: str, seconds: float) -> None:
         """Keep a live post off timelines for a while (X's timelines lag behind the write)."""
@@ -226,7 +270,142 @@ class SandboxState:
                 f"{where} ORDER BY p.created_at DESC, length(p.id) DESC, p.id DESC LIMIT ?",
                 [*args, -1 if limit is None else limit],  # SQLite: LIMIT -1 is no limit
             ).fetchall()
-        return [self._post(r) for r in rows]
+        posts = [self._post(r) for r in rows]
+        media = self.post_media(None) if posts else {}
+        for post in posts:
+            post["media"] = media.get(post["id"], [])
+        return posts
+
+    # -- media ------------------------------------------------------------------------------------------
+    def post_media(self, post_ids: list[str] | None) -> dict[str, list[dict[str, Any]]]:
+        """The media of the given posts (all posts: None), in order, without their bytes."""
+        where, args = (
+            ("", [])
+            if post_ids is None
+            else (
+                f"WHERE pm.post_id IN ({','.join('?' * len(post_ids))})",
+                list(post_ids),
+            )
+        )
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT pm.post_id, pm.position, m.id, m.mime, m.alt_text, m.sha256, m.total_bytes "
+                f"FROM post_media pm JOIN media m ON m.id = pm.media_id {where} "
+                "ORDER BY pm.post_id, pm.position",
+                args,
+            ).fetchall()
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(r["post_id"], []).append(
+                {
+                    "media_id": r["id"],
+                    "media_key": f"3_{r['id']}",
+                    "type": "animated_gif" if r["mime"] == "image/gif" else "photo",
+                    "mime": r["mime"],
+                    "alt_text": r["alt_text"],
+                    "sha256": r["sha256"],
+                    "size": r["total_bytes"],
+                }
+            )
+        return out
+
+    def new_media(
+        self, account: Account, mime: str, total_bytes: int, lifetime_s: float, data: bytes | None = None
+    ) -> dict[str, Any]:
+        """A media id: complete when ``data`` is given (simple upload), else waiting for its chunks."""
+        now = self.clock.now()
+        with self._lock:
+            media_id = self.next_id(now)
+            self._db.execute(
+                "INSERT INTO media (id, user_id, mime, total_bytes, data, state, sha256, created_at, "
+                "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    media_id,
+                    account.user_id,
+                    mime,
+                    total_bytes,
+                    data,
+                    "succeeded" if data is not None else "uploading",
+                    hashlib.sha256(data).hexdigest() if data is not None else None,
+                    _iso(now),
+                    _iso(now + timedelta(seconds=lifetime_s)),
+                ),
+            )
+        media = self.media(media_id)
+        assert media is not None
+        return media
+
+    def media(self, media_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM media WHERE id = ?", (media_id,)).fetchone()
+        if not row:
+            return None
+        data = dict(row)
+        for key in ("created_at", "expires_at", "ready_at"):
+            data[key] = datetime.fromisoformat(data[key]) if data[key] else None
+        return data
+
+    def append_chunk(self, media_id: str, segment: int, data: bytes) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO media_chunks VALUES (?, ?, ?)", (media_id, segment, data)
+            )
+
+    def finalize_media(self, media_id: str, processing_s: float, fail: bool) -> dict[str, Any] | str:
+        """Join the chunks; the media, or why it cannot be finalized (X's 400 detail)."""
+        with self._lock:
+            chunks = self._db.execute(
+                "SELECT segment, data FROM media_chunks WHERE media_id = ? ORDER BY segment", (media_id,)
+            ).fetchall()
+            media = self.media(media_id)
+            if media is None or media["state"] != "uploading":
+                return "media id is not waiting for chunks"
+            if [c["segment"] for c in chunks] != list(range(len(chunks))):
+                return "segments are missing"
+            data = b"".join(c["data"] for c in chunks)
+            if len(data) != media["total_bytes"]:
+                return f"got {len(data)} bytes of {media['total_bytes']}"
+            ready = self.clock.now() + timedelta(seconds=processing_s)
+            self._db.execute(
+                "UPDATE media SET data = ?, sha256 = ?, state = 'pending', fail_processing = ?, ready_at = ? "
+                "WHERE id = ?",
+                (data, hashlib.sha256(data).hexdigest(), int(fail), _iso(ready), media_id),
+            )
+            self._db.execute("DELETE FROM media_chunks WHERE media_id = ?", (media_id,))
+        return self.media_status(media_id) or "gone"
+
+    def media_status(self, media_id: str) -> dict[str, Any] | None:
+        """The media with its processing settled if its time has come."""
+        media = self.media(media_id)
+        if media is None:
+            return None
+        if media["state"] == "pending" and media["ready_at"] and media["ready_at"] <= self.clock.now():
+            state = "failed" if media["fail_processing"] else "succeeded"
+            with self._lock:
+                self._db.execute("UPDATE media SET state = ? WHERE id = ?", (state, media_id))
+            media["state"] = state
+        return media
+
+    def set_alt_text(self, media_id: str, alt: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE media SET alt_text = ? WHERE id = ?", (alt, media_id))
+
+    def usable_media(self, account: Account, media_ids: list[str]) -> str | None:
+        """None when every id may be attached now (owned, processed, not expired), else why not."""
+        if len(media_ids) > 4:
+            return "at most 4 media per post"
+        found = [self.media_status(m) for m in media_ids]
+        now = self.clock.now()
+        for media_id, media in zip(media_ids, found, strict=True):
+            if media is None or media["user_id"] != account.user_id:
+                return f"media id {media_id} is unknown"
+            if media["expires_at"] <= now:
+                return f"media id {media_id} has expired"
+            if media["state"] != "succeeded":
+                return f"media id {media_id} is {media['state']}"
+        if len(found) > 1 and any(m and m["mime"] == "image/gif" for m in found):
+            return "a GIF cannot be combined with other media"
+        return None
 
     def post_count(self, account: Account) -> int:
         with self._lock:
@@ -337,9 +516,21 @@ class SandboxState:
             ).fetchall()
         return [datetime.fromisoformat(r["at"]) for r in rows]
 
+    def calls_of_users_since(self, user_ids: list[str], kind: str, since: datetime) -> list[datetime]:
+        """Calls of ``kind`` by any of ``user_ids`` since ``since``, oldest first (an app's shared cap)."""
+        if not user_ids:
+            return []
+        marks = ", ".join("?" for _ in user_ids)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT at FROM calls WHERE user_id IN ({marks}) AND kind = ? AND at >= ? ORDER BY at",
+                (*user_ids, kind, _iso(since)),
+            ).fetchall()
+        return [datetime.fromisoformat(r["at"]) for r in rows]
+
     # -- reset -----------------------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget posts, faults and counters; keep accounts, tokens and sessions (see ``logout_all``)."""
         with self._lock:
-            for table in ("posts", "faults", "calls", "hidden"):
+            for table in ("posts", "faults", "calls", "hidden", "media", "media_chunks", "post_media"):
                 self._db.execute(f"DELETE FROM {table}")

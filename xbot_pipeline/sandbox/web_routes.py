@@ -28,6 +28,11 @@ def _gql_error(
     )
 
 
+PROFILE_BATCH = 5  # articles a profile renders before (and per) scroll, like X
+PROFILE_MAX = 400
+EMPTY_PROFILE = '<div data-testid="emptyState"><span>@{handle} hasn’t posted</span></div>'
+
+
 def make_web_routes(sandbox: Sandbox) -> list[Route]:
     state = sandbox.state
 
@@ -119,15 +124,23 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
             return HTMLResponse("<h1>This account doesn’t exist</h1>", status_code=404)
 
         def body(account: Account, alt: bool, reply_ui: bool) -> str:
-            posts = "".join(
+            rendered = [
                 article(p, sandbox.metrics(p), reply_ui=reply_ui)
-                for p in state.posts(user, limit=50, timeline=True)
+                for p in state.posts(user, limit=PROFILE_MAX, timeline=True)
+            ]
+            # the first batch is in the page; each later one waits in a template until a scroll
+            batches = [
+                "".join(rendered[i : i + PROFILE_BATCH]) for i in range(0, len(rendered), PROFILE_BATCH)
+            ]
+            posts = (batches[0] if batches else EMPTY_PROFILE.format(handle=escape(user.handle))) + "".join(
+                f"<template data-more>{b}</template>" for b in batches[1:]
             )
             return (
                 f'<h2 data-testid="UserName">@{escape(user.handle)}</h2>'
                 f'<a href="/{escape(user.handle)}/verified_followers">'
                 f"<span>{user.followers}</span> Followers</a>"
-                f'<section aria-label="Timeline: {escape(user.handle)}’s posts">{posts}</section>'
+                f'<section data-infinite aria-label="Timeline: {escape(user.handle)}’s posts">'
+                f"{posts}</section>"
             )
 
         return page(request, user.handle, body)
@@ -179,7 +192,11 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
         except (ValueError, KeyError, TypeError):
             return _gql_error(214, "Bad request.", 400)
         reply_to = (variables.get("reply") or {}).get("in_reply_to_tweet_id")
-        decision = sandbox.attempt_create(account, text, str(reply_to) if reply_to else None, "web")
+        entities = (variables.get("media") or {}).get("media_entities") or []
+        media_ids = [str(e.get("media_id")) for e in entities if isinstance(e, dict)]
+        decision = sandbox.attempt_create(
+            account, text, str(reply_to) if reply_to else None, "web", media_ids or None
+        )
         if decision.kind == "rate_limit":
             return _gql_error(88, "Rate limit exceeded", 429, decision.headers)
         if decision.kind == "http_500":
@@ -192,6 +209,8 @@ def make_web_routes(sandbox: Sandbox) -> list[Route]:
             return _gql_error(187, "Status is a duplicate.")
         if decision.kind == "automation":
             return _gql_error(226, AUTOMATION_MESSAGE)
+        if decision.kind == "bad_media":
+            return _gql_error(324, f"The media ids are invalid: {decision.reason}.")
         if decision.kind == "bad_reply":
             return _gql_error(385, "You attempted to reply to a Tweet that is deleted or not visible to you.")
         assert decision.post is not None

@@ -103,3 +103,23 @@ def set_publisher(store: Store, account_id: str, publisher: str) -> None:
             .where(accounts.c.id == account_id)
             .values(publisher=publisher, updated_at=store.clock.now())
         )
+
+
+def set_handle(store: Store, account_id: str, handle: str) -> None:
+    """Set the account's X handle (what the browser publisher opens as the profile; validated by callers)."""
+    with store.begin() as conn:
+        conn.execute(
+            accounts.update()
+            .where(accounts.c.id == account_id)
+            .values(handle=handle, updated_at=store.clock.now())
+        )
+
+
+def set_review(store: Store, account_id: str, mode: str) -> None:
+    """Set the account's review mode (``off``, ``all``, ``generated``; validated by callers)."""
+    with store.begin() as conn:
+        conn.execute(
+            accounts.update()
+            .where(accounts.c.id == account_id)
+            .values(review=mode, updated_at=store.clock.now())
+        )

@@ -80,15 +80,31 @@ def finish_attempt(
         own.execute(stmt)
 
 
-def resolve_open_attempts(store: Store, post_id: int, outcome: str, now: datetime, **values: Any) -> int:
-    """Close the post's 'pending' / 'unknown' attempts once recovery knows what happened."""
-    with store.begin() as conn:
-        result = conn.execute(
-            post_attempts.update()
-            .where(post_attempts.c.post_id == post_id, post_attempts.c.outcome.in_(("pending", "unknown")))
-            .values(outcome=outcome, finished_at=now, **values)
-        )
-    return int(result.rowcount or 0)
+def resolve_open_attempts(
+    store: Store,
+    post_id: int,
+    outcome: str,
+    now: datetime,
+    *,
+    include: int | None = None,
+    conn: sa.Connection | None = None,
+    **values: Any,
+) -> int:
+    """Close the post's 'pending' / 'unknown' attempts (and attempt ``include``, whatever its outcome) once
+    it is known what happened; ``values`` set other columns, the rest (error fields) stay as they are."""
+    a = post_attempts.c
+    which: sa.ColumnElement[bool] = a.outcome.in_(("pending", "unknown"))
+    if include is not None:
+        which = sa.or_(which, a.id == include)
+    stmt = (
+        post_attempts.update()
+        .where(a.post_id == post_id, which)
+        .values(outcome=outcome, finished_at=now, **values)
+    )
+    if conn is not None:
+        return int(conn.execute(stmt).rowcount or 0)
+    with store.begin() as own:
+        return int(own.execute(stmt).rowcount or 0)
 
 
 def attempts_for(store: Store, post_id: int) -> list[dict[str, Any]]:
@@ -99,3 +115,18 @@ def attempts_for(store: Store, post_id: int) -> list[dict[str, Any]]:
             .order_by(post_attempts.c.attempt_no)
         )
         return [dict(r._mapping) for r in rows]
+
+
+def fill_posted_attempt_id(store: Store, post_id: int, tweet_id: str) -> int:
+    """Give the post's 'posted_no_id' attempts the id recovery found; returns how many rows changed."""
+    with store.begin() as conn:
+        result = conn.execute(
+            post_attempts.update()
+            .where(
+                post_attempts.c.post_id == post_id,
+                post_attempts.c.outcome == "posted_no_id",
+                post_attempts.c.tweet_id.is_(None),
+            )
+            .values(tweet_id=tweet_id)
+        )
+    return int(result.rowcount or 0)

@@ -51,9 +51,15 @@ def mark_recovered(
     account_id: str | None = None,
     fingerprint: str | None = None,
     event_ids: Sequence[int] | None = None,
+    without_account: bool = False,
 ) -> list[int]:
-    """Mark open errors matching every given filter as recovered now; returns their ids."""
-    filters = [system_events.c.is_error.is_(True), system_events.c.recovered.is_(False)]
+    """Mark open errors matching every given filter as recovered now; returns their ids.
+
+    ``without_account``: only errors that name no account (a pass-wide failure)."""
+    filters: list[sa.ColumnElement[bool]] = [
+        system_events.c.is_error.is_(True),
+        system_events.c.recovered.is_(False),
+    ]
     for column, value in (
         (system_events.c.subject, subject),
         (system_events.c.event_component, component),
@@ -65,6 +71,8 @@ def mark_recovered(
             filters.append(column == value)
     if event_ids is not None:
         filters.append(system_events.c.id.in_(list(event_ids)))
+    if without_account:
+        filters.append(system_events.c.account_id.is_(None))
     if len(filters) == 2:
         raise ValueError("mark_recovered needs at least one filter")
     rows = conn.execute(
@@ -89,3 +97,15 @@ def events_since(
     if event_type_prefix:
         q = q.where(system_events.c.event_type.startswith(event_type_prefix))
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def subjects_with_event(conn: Connection, subjects: Sequence[str], event_types: Sequence[str]) -> set[str]:
+    """Which of ``subjects`` already have an event of one of ``event_types`` (any time)."""
+    if not subjects:
+        return set()
+    q = (
+        sa.select(system_events.c.subject)
+        .where(system_events.c.subject.in_(list(subjects)), system_events.c.event_type.in_(list(event_types)))
+        .distinct()
+    )
+    return {r[0] for r in conn.execute(q)}

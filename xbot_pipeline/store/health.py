@@ -15,7 +15,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from xbot_pipeline.store import Store
-from xbot_pipeline.store.schema import circuit_breakers, kv_state, post_attempts, posts, system_events
+from xbot_pipeline.store.schema import (
+    accounts,
+    circuit_breakers,
+    kv_state,
+    metadata,
+    post_attempts,
+    posts,
+    system_events,
+)
 
 UTC_TS = pl.Datetime("us", "UTC")
 
@@ -68,7 +76,7 @@ def _col(conn: Connection, column: sa.ColumnElement[Any]) -> sa.ColumnElement[An
 def _frame(conn: Connection, stmt: sa.Executable, schema: dict[str, Any]) -> pl.DataFrame:
     """Fetch straight from the DBAPI cursor (no per-row SQLAlchemy processing) into typed columns."""
     result = conn.execute(stmt)
-    rows = result.cursor.fetchall() if result.cursor is not None else []  # type: ignore[union-attr]
+    rows = result.cursor.fetchall() if result.cursor is not None else []
     if not rows:
         return pl.DataFrame(schema=schema)
     if conn.dialect.name == "sqlite":  # timestamps arrive as text, booleans as 0/1
@@ -217,6 +225,26 @@ def stuck_posts(store: Store, now: datetime, older_than: timedelta) -> list[dict
             )
         ).all()
     return [dict(r._mapping) for r in rows]
+
+
+def due_posts_waiting(store: Store, now: datetime) -> list[dict[str, Any]]:
+    """Posts of active accounts a posting pass should take now (queued or retry_pending, slot and retry
+    time come), with ``due_since``: the later of the two, i.e. since when the post has been waiting."""
+    p, a = posts.c, accounts.c
+    with store.connect() as conn:
+        rows = conn.execute(
+            sa.select(p.id, p.account_id, p.scheduled_at, p.next_attempt_at)
+            .join_from(posts, accounts, a.id == p.account_id)
+            .where(
+                a.status == "active",
+                p.status.in_(("queued", "retry_pending")),
+                p.scheduled_at <= now,
+                sa.or_(p.next_attempt_at.is_(None), p.next_attempt_at <= now),
+            )
+        ).all()
+    return [
+        {**r._mapping, "due_since": max(r.scheduled_at, r.next_attempt_at or r.scheduled_at)} for r in rows
+    ]
 
 
 def posted_without_id(store: Store, now: datetime, window: timedelta) -> list[dict[str, Any]]:
@@ -398,8 +426,9 @@ def export_events(
         return _frame(conn, stmt, EVENT_EXPORT_SCHEMA)
 
 
-def export_table(store: Store, table: sa.Table) -> pl.DataFrame:
+def export_table(store: Store, name: str) -> pl.DataFrame:
     """A whole small table (posts, post_metrics) with timestamps as UTC and JSON as text."""
+    table = metadata.tables[name]
     with store.connect() as conn:
         cols: list[sa.ColumnElement[Any]] = []
         schema: dict[str, Any] = {}

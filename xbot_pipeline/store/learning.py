@@ -17,15 +17,16 @@ from xbot_pipeline.store.schema import (
     posts,
 )
 
-LIVE_OR_PENDING = ("queued", "posting", "posted", "retry_pending", "unknown", "blocked")
+LIVE_OR_PENDING = ("awaiting_review", "queued", "posting", "posted", "retry_pending", "unknown", "blocked")
 
 
 def recent_texts(store: Store, account_id: str, since: datetime) -> list[tuple[int, str]]:
-    """(id, normalized text) of every post queued or posted for the account since ``since``."""
+    """(id, normalized text) of every post queued or posted for the account since ``since``, and of those
+    the operator rejected in review (a near copy of a rejected draft is refused too)."""
     p = posts.c
     query = sa.select(p.id, p.normalized_text).where(
         p.account_id == account_id,
-        p.status.in_(LIVE_OR_PENDING),
+        p.status.in_((*LIVE_OR_PENDING, "rejected")),
         sa.func.coalesce(p.posted_at, p.created_at) >= since,
     )
     with store.connect() as conn:
@@ -126,8 +127,29 @@ def ensure_reward_row(store: Store, post: dict[str, Any], now: datetime) -> bool
     return True
 
 
+def reject_with_reward(
+    store: Store, post_id: int, reason: str, now: datetime, reward: dict[str, Any] | None
+) -> bool:
+    """Reject a post awaiting review and, when ``reward`` is given (a planned post: its arms), record it as
+    a measured reward row for the bandit, in one transaction. False when the post was not waiting."""
+    with store.begin() as conn:
+        moved = conn.execute(
+            posts.update()
+            .where(posts.c.id == post_id, posts.c.status == "awaiting_review")
+            .values(status="rejected", status_reason=reason, updated_at=now)
+        ).rowcount
+        if moved != 1:
+            return False
+        if reward is not None:
+            conn.execute(
+                post_rewards.insert().values(post_id=post_id, created_at=now, updated_at=now, **reward)
+            )
+    return True
+
+
 def posted_without_reward_row(store: Store, since: datetime) -> list[dict[str, Any]]:
-    """Published posts (not replies) that learning has not registered yet: the hand-off's safety net."""
+    """Published posts (not replies, not evergreen copies) that learning has not registered yet: the
+    hand-off's safety net."""
     p = posts.c
     query = (
         sa.select(posts)
@@ -135,6 +157,7 @@ def posted_without_reward_row(store: Store, since: datetime) -> list[dict[str, A
         .where(
             p.status == "posted",
             p.kind != "reply",
+            p.origin != "evergreen",
             p.posted_at.is_not(None),
             p.posted_at >= since,
             post_rewards.c.post_id.is_(None),

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from xbot_pipeline.store import Store
+from xbot_pipeline.store.holders import holder_alive
 from xbot_pipeline.store.schema import leases
 
 PRIORITY_PURPOSES = ("posting", "reply")  # these go before metrics and everything else
@@ -100,3 +101,13 @@ def get_lease(store: Store, name: str) -> dict[str, Any] | None:
     with store.connect() as conn:
         row = conn.execute(sa.select(leases).where(leases.c.name == name)).first()
     return dict(row._mapping) if row else None
+
+
+def release_dead_holders(store: Store) -> int:
+    """Release every lease held by a process on this host that no longer runs (killed mid-operation),
+    without waiting for its expiry; returns how many were freed."""
+    with store.connect() as conn:
+        rows = conn.execute(sa.select(leases.c.name, leases.c.holder)).all()
+    return sum(
+        1 for name, holder in rows if holder_alive(holder) is False and release_lease(store, name, holder)
+    )

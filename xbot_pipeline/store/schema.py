@@ -22,6 +22,7 @@ metadata = sa.MetaData(
 
 POST_KINDS = ("single", "thread", "reply")
 POST_STATUSES = (
+    "awaiting_review",  # the account reviews posts of this origin: waits for `xbot review approve`
     "queued",  # waiting for its slot
     "posting",  # claimed by a run; the publisher may be talking to X right now
     "posted",  # live on X (tweet_id may still be missing: see recovery)
@@ -32,7 +33,12 @@ POST_STATUSES = (
     "cancelled",  # by the operator
     "blocked",  # the account is paused or cooling down
     "skipped",  # expired (stale) before it could go out
+    "rejected",  # refused in review by the operator (migration 0006)
 )
+# Who wrote a post: the operator (`xbot enqueue`), the planner (template or LLM generators), or the
+# planner re-queuing an evergreen post with a variation. Review mode `generated` holds the last two.
+POST_ORIGINS = ("operator", "planner", "evergreen")
+REVIEW_MODES = ("off", "all", "generated")
 SEVERITIES = ("info", "warning", "error", "critical")
 ATTEMPT_OUTCOMES = ("pending", "posted", "posted_no_id", "rejected", "retryable", "unknown")
 
@@ -47,6 +53,7 @@ accounts = sa.Table(
     sa.Column("status_reason", sa.Text),
     sa.Column("cooldown_until", UTCDateTime),
     sa.Column("limits", JSONType, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("review", sa.String(16), nullable=False, server_default="off"),  # off|all|generated (0006)
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -78,6 +85,13 @@ posts = sa.Table(
     sa.Column("normalized_text", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # migration 0006: who wrote it, evergreen (the planner may re-queue it), the original of a copy
+    sa.Column("origin", sa.String(16), nullable=False, server_default="operator"),
+    sa.Column("evergreen", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("evergreen_of", sa.Integer, sa.ForeignKey("posts.id")),
+    # `xbot import`'s stable row key (migration 0007): unique, so a file imported twice, or by two
+    # processes at once, adds each row once. NULL for posts from enqueue and the planner.
+    sa.Column("import_key", sa.String(128)),
     sa.CheckConstraint(f"kind IN {POST_KINDS!r}", name="kind"),
     sa.CheckConstraint(f"status IN {POST_STATUSES!r}", name="status"),
     sa.Index("ix_posts_due", "account_id", "status", "scheduled_at"),
@@ -85,6 +99,8 @@ posts = sa.Table(
     sa.Index("ix_posts_account_posted", "account_id", "posted_at"),
     sa.Index("ix_posts_hash", "account_id", "content_hash"),
     sa.Index("ix_posts_tweet_id", "tweet_id"),
+    sa.Index("ix_posts_evergreen_of", "evergreen_of"),
+    sa.Index("ux_posts_import_key", "import_key", unique=True),
 )
 
 post_attempts = sa.Table(
@@ -289,4 +305,66 @@ follower_snapshots = sa.Table(
     sa.Column("collected_at", UTCDateTime, nullable=False),
     sa.Column("followers", sa.Integer, nullable=False),
     sa.Index("ix_follower_snapshots_account_collected", "account_id", "collected_at"),
+)
+
+# -- media (migration 0009) ------------------------------------------------------------------------
+# Images / a GIF queued with a post: one row per file per thread part (``part`` counts from 1), the file
+# content-addressed by ``sha256`` at ``path``; ``media_id``/``media_expires_at`` cache the upload to X so
+# a retry reuses a still-valid id (``media_attempt_no``: the attempt that uploaded it).
+post_media = sa.Table(
+    "post_media",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id"), nullable=False),
+    sa.Column("part", sa.Integer, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("mime", sa.String(32), nullable=False),
+    sa.Column("alt_text", sa.Text),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("media_id", sa.String(32)),
+    sa.Column("media_expires_at", UTCDateTime),
+    sa.Column("media_attempt_no", sa.Integer),
+    sa.UniqueConstraint("post_id", "part", "position"),
+)
+
+# -- X's posting budget (migration 0010) -------------------------------------------------------------
+# What X's 24-hour post caps said last: scope 'user' (key: our account id) or 'app' (key: the X app).
+x_budgets = sa.Table(
+    "x_budgets",
+    metadata,
+    sa.Column("scope", sa.String(8), primary_key=True),  # user | app
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("cap", sa.Integer),  # x-...-24hour-limit
+    sa.Column("remaining", sa.Integer),  # x-...-24hour-remaining after the last answer
+    sa.Column("reset_at", UTCDateTime),  # x-...-24hour-reset
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("scope IN ('user', 'app')", name="scope"),
+)
+
+# -- sign-in (migration 0008) -------------------------------------------------------------------------
+CREDENTIAL_KINDS = ("oauth2", "oauth1", "bearer")
+
+# One account's X credentials. ``sealed`` holds the secrets (tokens, client secret, OAuth 1.0a keys) as
+# auth/vault.py sealed them: never plain text. ``version`` grows with every stored token pair, so a
+# refresh stores its pair only over the version it read (single-use refresh tokens rotate).
+account_credentials = sa.Table(
+    "account_credentials",
+    metadata,
+    sa.Column("account_id", sa.String(64), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # oauth2 | oauth1 | bearer
+    sa.Column("client_id", sa.String(128)),
+    sa.Column("confidential", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("scopes", sa.Text),
+    sa.Column("sealed", sa.Text, nullable=False),
+    sa.Column("expires_at", UTCDateTime),  # the access token's expiry (OAuth 2.0 only)
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("refresh_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("refreshed_at", UTCDateTime),
+    sa.Column("status", sa.String(16), nullable=False, server_default="ok"),  # ok | refused
+    sa.Column("status_reason", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(f"kind IN {CREDENTIAL_KINDS!r}", name="kind"),
 )

@@ -1,4 +1,6 @@
-"""``Store``: the handle domain code receives; an engine plus the clock it stamps rows with."""
+"""``Store``: the handle domain code receives; an engine plus the process's one clock (see ``clock.py``):
+queries stamp rows with it and domain code given a store reads the time from it, never from a second
+``clock`` argument."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from xbot_pipeline.clock import Clock, SystemClock
+from xbot_pipeline.store.deadline import guarded
 from xbot_pipeline.store.engine import create_store_engine
 
 
@@ -38,18 +41,18 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A transaction: committed on success, rolled back on any exception."""
-        with self.engine.begin() as conn:
+        """A transaction: committed on success, rolled back on any exception; bounded (store/deadline.py)."""
+        with guarded(self.engine), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with guarded(self.engine), self.engine.connect() as conn:
             yield conn
 
     def ping(self) -> bool:
         try:
-            with self.engine.connect() as conn:
+            with self.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
             return True
         except sa.exc.SQLAlchemyError:

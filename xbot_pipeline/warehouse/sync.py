@@ -5,7 +5,8 @@
 last ``resync`` window (indexed on ``recovered_at``, however old the error) update the snapshot's rows
 that are still open (errors get marked recovered after the fact). The first sync copies the table once,
 in batches.
-``posts`` and ``post_metrics`` are small and replaced whole.
+``posts`` and ``post_metrics`` are small and replaced whole; ``posts.media_count`` says how many files
+each post carries and ``post_media`` lists them (type, size, alt text; no local paths, no upload ids).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from xbot_pipeline.store import Store
 from xbot_pipeline.store import health as q
-from xbot_pipeline.store.schema import post_metrics, posts
+from xbot_pipeline.store.media import media_counts
 from xbot_pipeline.warehouse.snapshot import (
     PublishResult,
     _touch_meta,
@@ -65,11 +67,14 @@ def sync_snapshot(
                     write_append(con, "system_events", batch, JSON_COLUMNS["system_events"])
                 if batch.height < BATCH:
                     break
-                after = int(batch["id"].max())  # type: ignore[arg-type]
+                after = int(batch["id"].max())  # type: ignore[arg-type]  # polars types max()/min()/median() as any literal; this column is numeric
         counts["system_events"] = _touch_meta(con, "system_events", now)
-        write_replace(con, "posts", q.export_table(store, posts), JSON_COLUMNS["posts"])
+        write_replace(con, "posts", _posts_with_media_counts(store), JSON_COLUMNS["posts"])
         counts["posts"] = _touch_meta(con, "posts", now)
-        write_replace(con, "post_metrics", q.export_table(store, post_metrics))
+        media = q.export_table(store, "post_media").drop("path", "media_id", "media_expires_at")
+        write_replace(con, "post_media", media)
+        counts["post_media"] = _touch_meta(con, "post_media", now)
+        write_replace(con, "post_metrics", q.export_table(store, "post_metrics"))
         counts["post_metrics"] = _touch_meta(con, "post_metrics", now)
         for name, frame in (replace or {}).items():
             write_replace(con, name, frame, JSON_COLUMNS.get(name, ()))
@@ -80,7 +85,18 @@ def sync_snapshot(
     return PublishResult(path=Path(path), tables=counts, seconds=time.perf_counter() - started)
 
 
-def _refresh_recoveries(con, store: Store, since: datetime) -> int:  # type: ignore[no-untyped-def]
+def _posts_with_media_counts(store: Store) -> pl.DataFrame:
+    """``posts`` plus ``media_count`` (0 for a text-only post)."""
+    posts = q.export_table(store, "posts")
+    found = media_counts(store)
+    counts = pl.DataFrame(
+        {"id": list(found), "media_count": list(found.values())},
+        schema={"id": pl.Int64, "media_count": pl.Int64},
+    )
+    return posts.join(counts, on="id", how="left").with_columns(pl.col("media_count").fill_null(0))
+
+
+def _refresh_recoveries(con: duckdb.DuckDBPyConnection, store: Store, since: datetime) -> int:
     """Copy recovery marks made since ``since`` onto the snapshot's still-open errors, however old."""
     healed = q.recovered_since(store, since)
     if healed.height:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from xbot_pipeline.content.generators import template_roster
-from xbot_pipeline.content.llm import LLMGenerator, llm_generator_from_settings
+from xbot_pipeline.content.llm import LLMGenerator, llm_generator
 from xbot_pipeline.content.personas import PERSONAS
 from xbot_pipeline.learning.roster import build_roster
 from xbot_pipeline.settings import SettingsError, load_settings
@@ -104,13 +104,15 @@ def test_configured_by_environment(llm_endpoint, tmp_path) -> None:
     }
     settings = load_settings(env)
     assert settings.llm_timeout_s == 3.0 and KEY in settings.secrets() and KEY not in repr(settings)
-    roster = build_roster(settings)
+    roster = build_roster(settings.llm_endpoint)
     assert "llm" in roster and len(roster) == len(PERSONAS) + 1
-    roster["llm"].close()  # type: ignore[attr-defined]
-    assert "llm" not in build_roster(load_settings({"XBOT_HOME": str(tmp_path)}))
+    roster["llm"].close()
+    assert "llm" not in build_roster(load_settings({"XBOT_HOME": str(tmp_path)}).llm_endpoint)
     assert (
-        llm_generator_from_settings(
-            load_settings({"XBOT_HOME": str(tmp_path)}), persona=PERSONAS[0], fallback=roster["coach"]
+        llm_generator(
+            load_settings({"XBOT_HOME": str(tmp_path)}).llm_endpoint,
+            persona=PERSONAS[0],
+            fallback=roster["coach"],
         )
         is None
     )

@@ -46,7 +46,7 @@ def test_demo_posts_recovers_and_reports_twice_without_doubles(tmp_path: Path, d
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
         assert "publisher: browser" in out.stdout
         assert "posted_no_id 1" in out.stdout and "ids_filled 1" in out.stdout, out.stdout
-        assert "7/7 checks passed" in out.stdout, out.stdout
+        assert "health_job: health" in out.stdout and "9/9 checks passed" in out.stdout, out.stdout
         assert "demo done" in out.stdout
 
         engine = create_store_engine(demo_database)
@@ -57,10 +57,19 @@ def test_demo_posts_recovers_and_reports_twice_without_doubles(tmp_path: Path, d
         assert all(r.status == "posted" and r.tweet_id for r in rows)
 
         # the stand-in holds each part exactly once: 1 single + 3 thread parts + 1 reply per demo
-        stand_in = sqlite3.connect(home / "sandbox" / "state.json")
+        stand_in = sqlite3.connect(home / "sandbox.sqlite3")  # the file `xbot sandbox` uses too
         texts = [t for (t,) in stand_in.execute("SELECT text FROM posts")]
         stand_in.close()
         assert len(texts) == 5 * n and len(set(texts)) == len(texts)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("XBOT_", "DAGSTER_"))}
+        listed = subprocess.run(  # `xbot sandbox` reads the demo's stand-in state by default
+            [*XBOT, "sandbox", "posts", "--limit", "100"],
+            env={**env, "XBOT_HOME": str(home), "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert listed.returncode == 0 and listed.stdout.count("xbot_demo") == 5 * n, listed.stdout
 
         con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
         try:
@@ -72,3 +81,6 @@ def test_demo_posts_recovers_and_reports_twice_without_doubles(tmp_path: Path, d
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         jobs = [r.job_name for r in instance.get_runs()]
     assert jobs.count("posting_job") == 4 and jobs.count("recovery_job") == 2
+    # every demo run is a named job of the code location, as the schedules launch them: the runs list
+    # shows posting_job, recovery_job and health_job, never `__ephemeral_asset_job__`
+    assert jobs.count("health_job") == 2 and set(jobs) == {"posting_job", "recovery_job", "health_job"}

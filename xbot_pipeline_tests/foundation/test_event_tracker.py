@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from xbot_pipeline.events import EventTracker
+from xbot_pipeline.events.quarantine import quarantine_path
 from xbot_pipeline.events.redact import register_secret
 from xbot_pipeline.events.spool import Spool
 from xbot_pipeline.store import Store
@@ -159,7 +160,7 @@ def test_tracker_never_raises_even_when_store_and_spool_are_broken(store: Store,
 # -- outage and replay ---------------------------------------------------------------------------------
 
 
-def _outage_store(database_url: str, tmp_path: Path, clock):  # type: ignore[no-untyped-def]
+def _outage_store(database_url: str, tmp_path: Path, clock):
     """A store reached through something the test can break: a TCP proxy (Postgres) or a lock (SQLite)."""
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":
@@ -193,7 +194,7 @@ def test_outage_mid_run_every_event_arrives_exactly_once_in_order(
     store: Store, database_url: str, tmp_path: Path, clock
 ) -> None:
     outage_store, cut, restore, close = _outage_store(database_url, tmp_path, clock)
-    tracker = EventTracker(store=outage_store, spool=Spool(tmp_path / "spool" / "events.jsonl"), clock=clock)
+    tracker = EventTracker(store=outage_store, spool=Spool(tmp_path / "spool" / "events.jsonl"))
     try:
         for i in range(10):
             assert tracker.track_error("posting", "seq", f"event {i}", context={"i": i}).stored
@@ -246,6 +247,9 @@ def test_replay_after_a_crash_between_insert_and_truncate_does_not_double(
         fh.write(b'{"event_uid": "torn')  # a torn line from a crash mid-append
     assert tracker.flush_spool() == 5
     rows = _rows(store)
-    assert sorted(r["event_uid"] for r in rows) == [f"uid{i:02d}" for i in range(5)]
-    assert tracker.spool.path.with_suffix(".corrupt").exists()
+    assert sorted(r["event_uid"] for r in rows if r["event_type"] == "error_x") == [
+        f"uid{i:02d}" for i in range(5)
+    ]
+    assert [r["event_type"] for r in rows if r["event_type"] != "error_x"] == ["error_spool_quarantined"]
+    assert quarantine_path(tracker.spool.path).exists()  # the torn line is set aside (issue 11 item 5)
     assert tracker.flush_spool() == 0

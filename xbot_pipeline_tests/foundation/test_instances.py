@@ -27,7 +27,7 @@ def _probe_job() -> None:
     _hello()
 
 
-def test_production_instance_stores_runs_in_postgres(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_production_instance_stores_runs_in_postgres(tmp_path: Path, monkeypatch) -> None:
     dbutil.require_postgres()
     url = dbutil.create_pg_database("xbot_dagster")
     try:

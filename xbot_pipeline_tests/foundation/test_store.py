@@ -15,7 +15,7 @@ from xbot_pipeline.store.schema import kv_state, system_events
 from xbot_pipeline_tests import dbutil
 
 
-def _fresh_url(backend: str, tmp_path) -> str:  # type: ignore[no-untyped-def]
+def _fresh_url(backend: str, tmp_path) -> str:
     if backend == "postgres":
         dbutil.require_postgres()
         return dbutil.create_pg_database("xbot_migr")
@@ -23,7 +23,7 @@ def _fresh_url(backend: str, tmp_path) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_migrations_up_from_empty_down_and_up_again(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_migrations_up_from_empty_down_and_up_again(backend: str, tmp_path) -> None:
     url = _fresh_url(backend, tmp_path)
     engine = create_store_engine(url)
     try:

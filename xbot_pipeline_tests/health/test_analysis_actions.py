@@ -26,7 +26,7 @@ def _actions(store: Store) -> list[dict]:
     return [r[0] for r in rows]
 
 
-def _analyse(store: Store, tracker: EventTracker, now):  # type: ignore[no-untyped-def]
+def _analyse(store: Store, tracker: EventTracker, now):
     window = service.error_window(store, now)
     return service.run_error_analysis(
         store,

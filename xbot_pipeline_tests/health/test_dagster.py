@@ -36,14 +36,14 @@ def xbot(store: Store, database_url: str, xbot_home: Path, monkeypatch: pytest.M
     """The resource as Dagster builds it (system clock): fixture rows are stamped at the real time."""
     monkeypatch.setenv("XBOT_HOME", str(xbot_home))
     monkeypatch.delenv("XBOT_ALERT_WEBHOOK_URL", raising=False)
-    store.clock.set(datetime.now(UTC))  # type: ignore[attr-defined]
+    store.clock.set(datetime.now(UTC))
     return XbotResource(database_url=database_url, home=str(xbot_home))
 
 
 def _unhealthy(store: Store) -> None:
     """Hand-computed: 130 errors (5.42/h -> errorHealth 45.83), none recovered (0 %), one posted row
     (100 %), no runs (100): round(13.75 + 0 + 30 + 20) = 64."""
-    clock: ManualClock = store.clock  # type: ignore[assignment]
+    clock: ManualClock = store.clock
     now = clock.now()
     for i in range(130):
         add_event(store, "error_timeout", now - timedelta(minutes=i * 10 + 1), component="browser")
@@ -70,6 +70,8 @@ def test_materialize_health_checks_fail_and_pass_at_the_thresholds(
         "error_rate_ok": False,
         "no_stuck_posts": False,
         "posted_have_tweet_id": False,
+        "posting_flowing": True,
+        "accounts_healthy": True,  # the errors belong to no account; acct's one post went out
         "snapshot_fresh": True,
     }
     [mat] = [
@@ -97,6 +99,7 @@ def test_materialize_health_checks_fail_and_pass_at_the_thresholds(
             "recovery_metrics",
             "system_health_reports",
             "error_issues",
+            "account_health",
         } <= tables
     finally:
         con.close()

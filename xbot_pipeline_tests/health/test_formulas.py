@@ -8,9 +8,10 @@ import polars as pl
 import pytest
 
 from xbot_pipeline.analytics import errors, issues, service
-from xbot_pipeline.analytics.config import HealthThresholds, thresholds_from_env
+from xbot_pipeline.analytics.config import HealthThresholds
 from xbot_pipeline.analytics.health import health_report
 from xbot_pipeline.clock import ManualClock
+from xbot_pipeline.settings import load_settings
 from xbot_pipeline.store import Store
 from xbot_pipeline.store import health as q
 from xbot_pipeline_tests.fixtures.health import add_event, add_post
@@ -154,10 +155,10 @@ def test_rounding_is_half_up_like_the_seed() -> None:
 
 
 def test_thresholds_are_configurable_from_the_environment() -> None:
-    t = thresholds_from_env({"XBOT_HEALTH_MIN_HEALTH": "60", "XBOT_HEALTH_SPIKE_MIN_COUNT": "9"})
+    t = load_settings({"XBOT_HEALTH_MIN_HEALTH": "60", "XBOT_HEALTH_SPIKE_MIN_COUNT": "9"}).health
     assert t.min_health == 60.0 and t.spike_min_count == 9
     with pytest.raises(ValueError, match="XBOT_HEALTH_MAX_ERROR_RATE"):
-        thresholds_from_env({"XBOT_HEALTH_MAX_ERROR_RATE": "lots"})
+        load_settings({"XBOT_HEALTH_MAX_ERROR_RATE": "lots"})
 
 
 def test_issue_states_new_ongoing_resolved_regressed(store: Store, clock: ManualClock) -> None:
@@ -202,3 +203,31 @@ def test_window_read_is_bounded_to_24_hours(store: Store, clock: ManualClock) ->
     for h in (1, 23, 25, 200):
         add_event(store, "error_timeout", now - timedelta(hours=h))
     assert q.read_errors(store, now - timedelta(hours=24), now).height == 2
+
+
+def test_overall_is_rounded_once_at_the_end() -> None:
+    # 4 errors (errorHealth 100 - 10*4/24 = 98.33...), 50 % recovered, 1 of 3 posts posted, no job runs:
+    # 0.3*98.33... + 0.2*50 + 0.3*33.33... + 0.2*100 = 29.5 + 10 + 10 + 20 = 69.5 exactly -> 70 (half up).
+    # Rounding the terms to 2 decimals first gave 69.499 -> 69, below the health >= 70 check.
+    report = health_report(
+        errors_24h=4,
+        recovery_rate=50.0,
+        posting=(33.33, 3, 1),
+        job_runs=(0, 0),
+        thresholds=T,
+        now=ManualClock().now(),
+    )
+    assert report.overall_health == 70
+    assert (report.error_health, report.posting_success_rate) == (98.33, 33.33)
+
+
+def test_overall_from_the_store_rounds_once(store: Store, clock: ManualClock) -> None:
+    now = clock.now()
+    for i in range(4):
+        recovered = timedelta(seconds=5) if i < 2 else None
+        add_event(store, "error_timeout", now - timedelta(minutes=10 + i), recovered_after=recovered)
+    for status in ("posted", "failed", "failed"):
+        add_post(store, status, now - timedelta(minutes=30))
+    report = service.compute_health(store, now, T)
+    assert (report.errors_24h, report.recovery_rate, report.posts_attempted) == (4, 50.0, 3)
+    assert report.overall_health == 70

@@ -24,7 +24,7 @@ def test_cached_window_matches_a_full_read(
     store: Store, clock: ManualClock, tracker: EventTracker, tmp_path: Path
 ) -> None:
     rng = random.Random(3)
-    cache = tmp_path / "window.arrow"
+    cache = tmp_path / "window.parquet"
     for i in range(60):
         add_event(
             store,
@@ -51,7 +51,7 @@ def test_cached_window_matches_a_full_read(
 def test_clock_going_back_or_a_long_gap_forces_a_full_read(
     store: Store, clock: ManualClock, tmp_path: Path
 ) -> None:
-    cache = tmp_path / "window.arrow"
+    cache = tmp_path / "window.parquet"
     add_event(store, "error_timeout", clock.now() - timedelta(minutes=5))
     error_window_cached(store, clock.now(), cache)
     clock.advance(hours=30)

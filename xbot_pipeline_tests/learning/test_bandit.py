@@ -10,13 +10,14 @@ import pytest
 from xbot_pipeline.learning.bandit import (
     Arm,
     Posteriors,
-    choose_seed_rule,
+    bernoulli_posteriors,
     choose_thompson,
+    choose_ucb1,
     choose_uniform,
-    seed_rule_observe,
+    counts_observe,
 )
 from xbot_pipeline.learning.config import LearningConfig
-from xbot_pipeline.learning.rewards import load_posteriors, update_posteriors
+from xbot_pipeline.learning.rewards import baseline_counts, load_posteriors, update_posteriors
 from xbot_pipeline.store import Store
 from xbot_pipeline.store.accounts import ensure_account
 from xbot_pipeline.store.engine import create_store_engine
@@ -41,17 +42,29 @@ def test_thompson_is_reproducible_with_a_seed_and_reports_its_propensity() -> No
     assert choose_thompson(post, "generator", ["b"], random.Random(1)).propensity == 1.0
 
 
-def test_uniform_and_the_seed_rule_have_exact_propensities() -> None:
+def test_uniform_and_ucb1_have_exact_propensities() -> None:
     assert choose_uniform(ARMS, random.Random(1)).propensity == 0.25
     stats: dict[str, list[float]] = {}
-    first = choose_seed_rule(stats, ARMS, random.Random(3), epsilon=0.1)  # all unplayed: ties
-    assert first.propensity == pytest.approx(0.1 / 4 + 0.9 / 4)
+    first = choose_ucb1(stats, ARMS, random.Random(3))  # all unplayed: a four-way tie
+    assert first.propensity == pytest.approx(0.25)
     for arm, reward in [("a", 0.9), ("b", 0.1), ("c", 0.2), ("d", 0.3)] * 3:
-        seed_rule_observe(stats, arm, reward, 0.95)
-    assert stats["a"][0] < 3  # every update decays every count by 0.95
-    best = [choose_seed_rule(stats, ARMS, random.Random(i), epsilon=0.1) for i in range(50)]
-    greedy = [c for c in best if c.arm == "a"]
-    assert greedy and all(c.propensity == pytest.approx(0.9 + 0.025) for c in greedy)
+        counts_observe(stats, arm, reward, reward > 0.3)
+    assert stats["a"] == pytest.approx([3.0, 2.7, 3.0])  # plain counts: nothing decays
+    best = [choose_ucb1(stats, ARMS, random.Random(i)) for i in range(20)]
+    assert all(c.arm == "a" and c.propensity == 1.0 for c in best)  # deterministic once every arm is tried
+
+
+def test_bernoulli_thompson_reads_successes_and_failures() -> None:
+    stats = {"generator": {"a": [10.0, 6.0, 8.0], "b": [10.0, 2.0, 1.0]}, "hour": {"07": [2.0, 0.5, 0.0]}}
+    post = bernoulli_posteriors(stats)
+    a, b, h = post.get("generator", "a"), post.get("generator", "b"), post.get("hour", "07")
+    assert (
+        (a.alpha, a.beta) == (9.0, 3.0)
+        and (b.alpha, b.beta) == (2.0, 10.0)
+        and (h.alpha, h.beta) == (1.0, 3.0)
+    )
+    picks = [choose_thompson(post, "generator", ["a", "b"], random.Random(i)).arm for i in range(100)]
+    assert picks.count("a") > 90
 
 
 def test_discounting_pulls_old_evidence_toward_the_prior() -> None:
@@ -79,7 +92,15 @@ def _measured_post(store: Store, clock, generator: str, hour_offset: int, reward
         "account_id": "main",
     }
     ensure_reward_row(store, row, clock.now())
-    set_reward(store, post_id, clock.now(), reward=reward, engagement_rate=reward / 10, horizon="24h")
+    set_reward(
+        store,
+        post_id,
+        clock.now(),
+        reward=reward,
+        engagement_rate=reward / 10,
+        success=reward / 10 > 0.03,
+        horizon="24h",
+    )
 
 
 def test_posteriors_survive_a_restart_and_each_reward_is_applied_once(store, clock, database_url) -> None:
@@ -111,6 +132,11 @@ def test_posteriors_survive_a_restart_and_each_reward_is_applied_once(store, clo
         if r["family"] == "hour" and r["arm"] == f"{(clock.now() - timedelta(hours=30)).hour:02d}"
     )
     assert hour["observations"] == 1
+    # the baselines' plain counts: one pull each, with the seed's success line, never decayed (the old
+    # "original rule" decayed every count by 0.95 at every reward, so it never stopped exploring)
+    counts = baseline_counts(store, "main")
+    assert counts["generator"]["storyteller"] == pytest.approx([1.0, 0.9, 1.0])
+    assert counts["generator"]["hype_merchant"] == pytest.approx([1.0, 0.1, 0.0])
     clock.advance(days=30)  # a half-life later the evidence counts half
     faded = load_posteriors(store, "main", config, clock.now()).get("generator", "storyteller")
     assert faded.alpha == pytest.approx(1 + 2 * 0.9) and faded.n_eff == pytest.approx(2.0)

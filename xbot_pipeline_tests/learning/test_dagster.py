@@ -23,7 +23,7 @@ from xbot_pipeline_tests.posting.test_dagster import metadata
 
 
 @pytest.fixture
-def job_env(monkeypatch, sandbox, xbot_home, database_url):  # type: ignore[no-untyped-def]
+def job_env(monkeypatch, sandbox, xbot_home, database_url):
     monkeypatch.setenv("XBOT_HOME", str(xbot_home))
     monkeypatch.setenv("XBOT_X_API_URL", sandbox.api_url)
     monkeypatch.setenv("XBOT_X_API_TOKEN", sandbox.account().token)

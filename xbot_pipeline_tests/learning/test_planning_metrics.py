@@ -150,3 +150,21 @@ def test_metrics_yield_the_browser_to_posting(store, clock, tracker, tmp_path) -
     assert browsers and browsers[0].launches == 0  # no browser was even started
     assert metrics_of(store, post["id"]) == []
     release_lease(store, "browser:acct", "posting-run")
+
+
+def test_metrics_read_only_the_configured_horizons() -> None:
+    from datetime import UTC, datetime
+
+    from xbot_pipeline.learning.metrics import due_horizons
+
+    posted = datetime(2026, 1, 5, tzinfo=UTC)
+    config = LearningConfig(metrics_horizons="24h")
+    assert LearningConfig().read_horizons() == ("1h", "6h", "24h", "48h")
+    assert config.read_horizons() == ("24h",)
+    at_25h = posted + timedelta(hours=25)
+    assert due_horizons(posted, set(), at_25h, 86400) == ["24h"]
+    assert (
+        due_horizons(posted, set(), posted + timedelta(hours=1, minutes=5), 86400, config.read_horizons())
+        == []
+    )
+    assert due_horizons(posted, set(), at_25h, 86400, config.read_horizons()) == ["24h"]

@@ -76,11 +76,11 @@ def test_breaker_is_shared_by_runs_and_429_forces_it_open(store, tracker, clock,
     config = PostingConfig(limits=replace(Limits(), per_hour=100, min_spacing_s=0, per_run=10))
     for i in range(8):
         enqueue(store, "a1", "single", f"text {i}")
-    report = run_posting(store, tracker, lambda a: scripted(["http_500"] * 10), clock=clock, config=config)
+    report = run_posting(store, tracker, lambda a: scripted(["http_500"] * 10), config=config)
     assert report.count("retry") == 5 and report.count("deferred") == 3
     assert report.breakers["a1/api"] == "open"
     # a second run (another process would read the same row) is held off by the persisted state
-    report = run_posting(store, tracker, lambda a: scripted(), clock=clock, config=config)
+    report = run_posting(store, tracker, lambda a: scripted(), config=config)
     assert report.count("posted") == 0
     reset = clock.now() + timedelta(hours=1)
     clock.advance(hours=1, minutes=1)
@@ -91,10 +91,10 @@ def test_breaker_is_shared_by_runs_and_429_forces_it_open(store, tracker, clock,
         message="429",
         retry_after=reset + timedelta(minutes=30),
     )
-    report = run_posting(store, tracker, lambda a: scripted([limited]), clock=clock, config=config)
+    report = run_posting(store, tracker, lambda a: scripted([limited]), config=config)
     assert breaker.state_of(store, "a1", "api")["forced_until"] == reset + timedelta(minutes=30)
     clock.advance(minutes=20)
-    assert run_posting(store, tracker, lambda a: scripted(), clock=clock, config=config).count("posted") == 0
+    assert run_posting(store, tracker, lambda a: scripted(), config=config).count("posted") == 0
     clock.advance(minutes=11)
-    assert run_posting(store, tracker, lambda a: scripted(), clock=clock, config=config).count("posted") >= 1
+    assert run_posting(store, tracker, lambda a: scripted(), config=config).count("posted") >= 1
     assert breaker.state_of(store, "a1", "api")["state"] == "closed"

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,14 @@ from xbot_pipeline.events import EventTracker
 from xbot_pipeline.posting.config import fast_config
 from xbot_pipeline.posting.enqueue import enqueue
 from xbot_pipeline.posting.journal import default_journal_path
-from xbot_pipeline.posting.publishers import publisher_for_map
+from xbot_pipeline.posting.live import PARKED
 from xbot_pipeline.publishing.api import ApiPublisher
 from xbot_pipeline.publishing.base import PostRequest
+from xbot_pipeline.publishing.factory import publisher_for_map
 from xbot_pipeline.recovery.config import fast_recovery_config
 from xbot_pipeline.recovery.run import run_recovery
 from xbot_pipeline.sandbox.server import SandboxServer
+from xbot_pipeline.sandbox.state import normalize as stand_in_norm
 from xbot_pipeline.store import Store
 from xbot_pipeline.store.accounts import ensure_account, list_accounts, resume_account
 from xbot_pipeline.store.attempts import attempts_for
@@ -53,6 +56,29 @@ FAULTS = {  # kind -> (probability per create, params)
 }
 BASE_ACCOUNTS = {"xbot_demo": "api", "xbot_second": "api", "xbot_third": "browser"}
 POSTS_PER_API_ACCOUNT = 35  # keeps each account's whole campaign inside one 100-post timeline page
+HISTORY_AGE = timedelta(hours=1)
+
+
+def add_history(state, handle: str, n: int = 2) -> set[str]:
+    """Give an account posts older than recovery's look-back, as a real account has. Without them a
+    young account's timeline never reads back past a post's claim minus the clock slack, so a missing
+    post could never be proven absent (it would stay open with its critical alert, by design)."""
+    account = state.account(handle)
+    ids = set()
+    for k in range(n):
+        created = state.clock.now() - HISTORY_AGE + timedelta(seconds=k)
+        post_id = state.next_id(created)
+        text = f"history of {handle} {k}"
+        state.sql(
+            "INSERT INTO posts VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (post_id, account.user_id, text, stand_in_norm(text), None, created.isoformat(), "api"),
+        )
+        ids.add(post_id)
+    return ids
+
+
+def is_parked(post: dict) -> bool:
+    return post["status"] == "unknown" and str(post["status_reason"] or "").startswith(PARKED)
 
 
 def marked_processes(mark: str) -> list[int]:
@@ -90,7 +116,9 @@ def test_fault_campaign(database_url, store, tmp_path):
             ACCOUNTS[handle] = "api"
         specs: dict[str, dict] = {}
         targets: dict[str, str] = {}
+        history: set[str] = set()
         for handle, kind in ACCOUNTS.items():
+            history |= add_history(x.state, handle)
             ensure_account(real, handle, handle=handle, publisher=kind)
             spec = {"publisher": kind, "token": x.account(handle).token, "handle": handle, "timeout_s": 1.0}
             if kind == "browser":
@@ -139,7 +167,7 @@ def test_fault_campaign(database_url, store, tmp_path):
             nonlocal kills
             t0 = time.monotonic()
             proc = subprocess.Popen(
-                [sys.executable, "-m", "xbot_pipeline.posting.runner", mode, str(config_path)],
+                [sys.executable, "-m", "xbot_pipeline.passes.runner", mode, str(config_path)],
                 env=env,
                 stdout=None if os.environ.get("XBOT_CAMPAIGN_VERBOSE") else subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -158,7 +186,7 @@ def test_fault_campaign(database_url, store, tmp_path):
                 print(f"{mode} rc={proc.returncode} {time.monotonic() - t0:.1f}s", flush=True)
 
         def open_posts() -> list[dict]:
-            return [p for p in list_posts(real) if p["status"] not in TERMINAL]
+            return [p for p in list_posts(real) if p["status"] not in TERMINAL and not is_parked(p)]
 
         while open_posts() and time.monotonic() - started < budget_s:
             runs += 1
@@ -182,8 +210,10 @@ def test_fault_campaign(database_url, store, tmp_path):
             )
             if os.environ.get("XBOT_CAMPAIGN_VERBOSE"):
                 print(report.summary(), report.lines, flush=True)
-            if report.quiet and not open_posts():
-                break
+            parked_ids = {p["id"] for p in list_posts(real) if is_parked(p)}
+            changed = report.ids_filled or report.reconciled_posted or report.requeued or report.failed
+            if not changed and set(report.still_open) <= parked_ids and not open_posts():
+                break  # only posts parked for the operator are left: more rounds would not move them
             run("posting", None)
             time.sleep(1.0)
         elapsed = time.monotonic() - started
@@ -197,7 +227,18 @@ def test_fault_campaign(database_url, store, tmp_path):
         duplicates = {k: v for k, v in per_account.items() if v > 1}
         statuses = collections.Counter(r["status"] for r in rows)
         no_reason = [r["id"] for r in rows if r["status"] != "posted" and not r["status_reason"]]
-        open_left = [r["id"] for r in rows if r["status"] not in TERMINAL]
+        open_left = [r["id"] for r in rows if r["status"] not in TERMINAL and not is_parked(r)]
+        # Parked for the operator: X answered "duplicate" to a re-post (the stand-in's injected duplicate
+        # fault lies, as a lagging X could) and no read found the original. By design such a post stays
+        # 'unknown' with a critical alert, never requeued (it may be live) and never failed. Recovery ran
+        # with faults off after it, so a parked post that were live would have been found: none may be.
+        parked = [r for r in rows if is_parked(r)]
+        live_texts = {(p["author"], normalize_text(p["text"])) for p in live}
+        parked_but_live = [
+            r["id"]
+            for r in parked
+            if any((r["account_id"], normalize_text(t)) in live_texts for t in (r["parts"] or [r["text"]]))
+        ]
         mismatched, accounted = [], set()
         for r in rows:
             parts = r["parts"] or [r["text"]]
@@ -216,7 +257,7 @@ def test_fault_campaign(database_url, store, tmp_path):
                     accounted.add(i)
             else:
                 accounted.update(r["tweet_ids"] or [])
-        stray = [p for p in live if p["id"] not in accounted and p["id"] not in target_ids]
+        stray = [p for p in live if p["id"] not in accounted | target_ids | history]
         missing_ids = [r["id"] for r in rows if r["status"] == "posted" and not r["tweet_id"]]
         lost_ids = sum(1 for r in rows for a in attempts_for(real, r["id"]) if a["outcome"] == "posted_no_id")
         with real.connect() as conn:
@@ -251,6 +292,7 @@ def test_fault_campaign(database_url, store, tmp_path):
             "posts": n_posts,
             "live_posts_on_stand_in": len(live) - len(target_ids),
             "statuses": dict(statuses),
+            "parked_for_operator": len(parked),
             "posting_processes": runs,
             "sigkills": kills,
             "operator_resumes": resumes,
@@ -268,6 +310,13 @@ def test_fault_campaign(database_url, store, tmp_path):
         }
         print("\nCAMPAIGN " + json.dumps(summary, sort_keys=True))
         assert not duplicates, duplicates
+        assert not parked_but_live, parked_but_live
+        for r in parked:  # the operator was told, once, by a critical event
+            unsettled = [
+                e for e in by_subject.get(f"post:{r['id']}", []) if e["event_type"].endswith("unsettled")
+            ]
+            assert unsettled and all(e["severity"] == "critical" for e in unsettled), r["id"]
+        assert len(parked) <= max(2, n_posts // 50), [(r["id"], r["status_reason"]) for r in parked]
         assert not open_left, (
             [
                 (

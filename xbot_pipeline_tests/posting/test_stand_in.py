@@ -6,8 +6,8 @@ import pytest
 
 from xbot_pipeline.posting.config import fast_config
 from xbot_pipeline.posting.enqueue import enqueue
-from xbot_pipeline.posting.publishers import publisher_for_map
 from xbot_pipeline.posting.run import run_posting
+from xbot_pipeline.publishing.factory import publisher_for_map
 from xbot_pipeline.recovery.config import RecoveryConfig
 from xbot_pipeline.recovery.run import run_recovery
 from xbot_pipeline.sandbox.server import DEMO_HANDLE

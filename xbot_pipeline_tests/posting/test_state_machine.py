@@ -34,7 +34,7 @@ def events(store, event_type: str) -> list[dict]:
 
 
 def run(store, tracker, pub, clock, config=None, **kw):
-    return run_posting(store, tracker, lambda account: pub, clock=clock, config=config or cfg(), **kw)
+    return run_posting(store, tracker, lambda account: pub, config=config or cfg(), **kw)
 
 
 def test_posted_records_attempt_before_and_after(store, tracker, clock, scripted):
@@ -295,14 +295,16 @@ def test_store_failure_after_publish_is_journaled_and_replayed(
     assert report.count("store_failed") == 1 and get_post(store, post["id"])["status"] == "posting"
     assert journal_path.read_text().count("\n") == 1
     monkeypatch.setattr(outcomes, "apply_published", real)
-    import xbot_pipeline.recovery.run as recovery_module
-
-    monkeypatch.setattr(recovery_module, "apply_published", real)
-    rep = run_recovery(
-        store, tracker, lambda a: pub, clock=clock, config=RecoveryConfig(journal_path=journal_path)
-    )
+    rep = run_recovery(store, tracker, lambda a: pub, config=RecoveryConfig(journal_path=journal_path))
     assert rep.journal_replayed == 1
     row = get_post(store, post["id"])
     assert row["status"] == "posted" and row["tweet_id"] == pub.timeline[0].tweet_id
     assert journal_path.read_text() == ""
     assert events(store, "error_store_write_failed")
+
+
+def test_a_post_blocked_by_an_expired_session_names_the_command_that_resumes(store, tracker, clock, scripted):
+    ensure_account(store, "a1")
+    post = enqueue(store, "a1", "single", "one")
+    run(store, tracker, scripted(["session"]), clock)
+    assert "`xbot resume-account a1`" in get_post(store, post["id"])["status_reason"]

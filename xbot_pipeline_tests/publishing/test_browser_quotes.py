@@ -12,7 +12,7 @@ from xbot_pipeline.clock import ManualClock
 from xbot_pipeline.publishing.api import ApiPublisher
 from xbot_pipeline.publishing.base import Outcome, PostRequest
 from xbot_pipeline.publishing.browser import BrowserPublisher
-from xbot_pipeline.publishing.detail import quote_count
+from xbot_pipeline.publishing.browser.answers import quote_count
 from xbot_pipeline.sandbox.server import SandboxServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_chromium_left")]

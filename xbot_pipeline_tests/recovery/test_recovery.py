@@ -21,10 +21,8 @@ RCONFIG = RecoveryConfig(stuck_after_s=600, settle_s=120)
 
 
 def post_and_recover(store, tracker, clock, pub):
-    run_posting(store, tracker, lambda a: pub, clock=clock, config=CONFIG)
-    return lambda: run_recovery(
-        store, tracker, lambda a: pub, clock=clock, config=RCONFIG, posting_config=CONFIG
-    )
+    run_posting(store, tracker, lambda a: pub, config=CONFIG)
+    return lambda: run_recovery(store, tracker, lambda a: pub, config=RCONFIG, posting_config=CONFIG)
 
 
 def errors(store, subject):
@@ -61,7 +59,7 @@ def test_unknown_but_live_becomes_posted_never_requeued(store, tracker, clock, s
     row = get_post(store, post["id"])
     assert row["status"] == "posted" and row["tweet_id"] == pub.timeline[0].tweet_id
     assert attempts_for(store, post["id"])[0]["outcome"] == "posted"
-    run_posting(store, tracker, lambda a: pub, clock=clock, config=CONFIG)
+    run_posting(store, tracker, lambda a: pub, config=CONFIG)
     assert len(pub.requests) == 1 and len(pub.timeline) == 1
 
 
@@ -75,7 +73,7 @@ def test_unknown_not_live_is_requeued_only_after_settle(store, tracker, clock, s
     assert get_post(store, post["id"])["status"] == "unknown"
     clock.advance(seconds=61)
     assert recover().requeued == [post["id"]]
-    run_posting(store, tracker, lambda a: pub, clock=clock, config=CONFIG)
+    run_posting(store, tracker, lambda a: pub, config=CONFIG)
     assert get_post(store, post["id"])["status"] == "posted" and len(pub.timeline) == 1
     assert recover().quiet
 
@@ -86,10 +84,10 @@ def test_stuck_is_measured_from_claim_not_creation(store, tracker, clock, script
     clock.advance(hours=1)
     assert claim(store, old["id"], "otherhost:1:dead", clock.now())  # a process that died mid-post
     pub = scripted()
-    report = run_recovery(store, tracker, lambda a: pub, clock=clock, config=RCONFIG, posting_config=CONFIG)
+    report = run_recovery(store, tracker, lambda a: pub, config=RCONFIG, posting_config=CONFIG)
     assert old["id"] not in report.requeued and get_post(store, old["id"])["status"] == "posting"
     clock.advance(minutes=11)
-    report = run_recovery(store, tracker, lambda a: pub, clock=clock, config=RCONFIG, posting_config=CONFIG)
+    report = run_recovery(store, tracker, lambda a: pub, config=RCONFIG, posting_config=CONFIG)
     assert report.requeued == [old["id"]]
     assert get_post(store, old["id"])["status"] == "retry_pending"
 
@@ -101,7 +99,7 @@ def test_stuck_but_live_is_marked_posted(store, tracker, clock, scripted):
     pub = scripted()
     tid = pub.live("went out, then the process died")
     clock.advance(minutes=11)
-    report = run_recovery(store, tracker, lambda a: pub, clock=clock, config=RCONFIG, posting_config=CONFIG)
+    report = run_recovery(store, tracker, lambda a: pub, config=RCONFIG, posting_config=CONFIG)
     assert report.reconciled_posted == [post["id"]] and get_post(store, post["id"])["tweet_id"] == tid
 
 
@@ -109,7 +107,7 @@ def test_unreadable_or_incomplete_timeline_never_requeues(store, tracker, clock,
     ensure_account(store, "a1")
     post = enqueue(store, "a1", "single", "fate unknown")
     pub = scripted(["hang"])
-    run_posting(store, tracker, lambda a: pub, clock=clock, config=CONFIG)
+    run_posting(store, tracker, lambda a: pub, config=CONFIG)
     clock.advance(minutes=5)
 
     class Unreadable(type(pub)):
@@ -117,9 +115,7 @@ def test_unreadable_or_incomplete_timeline_never_requeues(store, tracker, clock,
             raise ConnectionError("timeline down")
 
     broken = Unreadable(clock)
-    report = run_recovery(
-        store, tracker, lambda a: broken, clock=clock, config=RCONFIG, posting_config=CONFIG
-    )
+    report = run_recovery(store, tracker, lambda a: broken, config=RCONFIG, posting_config=CONFIG)
     assert report.still_open == [post["id"]]
     full = scripted()
     for i in range(5):
@@ -128,7 +124,6 @@ def test_unreadable_or_incomplete_timeline_never_requeues(store, tracker, clock,
         store,
         tracker,
         lambda a: full,
-        clock=clock,
         config=replace(RCONFIG, timeline_limit=5),
         posting_config=CONFIG,
     )
@@ -157,7 +152,7 @@ def test_thread_unknown_midway_reconciles_parts_and_continues(store, tracker, cl
     clock.advance(minutes=3)
     assert recover().requeued == [post["id"]]
     assert len(get_post(store, post["id"])["tweet_ids"]) == 2  # part 2 found on the timeline
-    run_posting(store, tracker, lambda a: pub, clock=clock, config=CONFIG)
+    run_posting(store, tracker, lambda a: pub, config=CONFIG)
     row = get_post(store, post["id"])
     assert row["status"] == "posted" and len(row["tweet_ids"]) == 3
     assert sorted(p.text for p in pub.timeline) == ["first part", "second part", "third part"]

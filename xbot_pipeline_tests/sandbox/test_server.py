@@ -33,7 +33,8 @@ def test_binds_to_localhost_only_and_ids_are_snowflakes(sandbox: SandboxServer) 
     assert all(i.isdigit() and 18 <= len(i) <= 20 for i in ids)
     assert [int(i) for i in ids] == sorted(int(i) for i in ids) and len(set(ids)) == 5
     ms = (int(ids[0]) >> 22) + TWITTER_EPOCH_MS
-    assert abs(ms / 1000 - before.timestamp()) < 5  # the time is in the high bits
+    # the time is in the high bits (a wrong shift is off by years; 60 s absorbs a slow, loaded machine)
+    assert abs(ms / 1000 - before.timestamp()) < 60
 
 
 def test_state_survives_a_restart_and_reset_keeps_accounts(tmp_path: Path) -> None:
@@ -52,7 +53,7 @@ def test_state_survives_a_restart_and_reset_keeps_accounts(tmp_path: Path) -> No
             api_client(second).post("/2/tweets", json={"text": "hangs"}, timeout=0.5)
         thread = second._thread
         started = time.monotonic()  # stopping must not wait for the hung request
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # well under the 60 s hang; wide for a loaded machine
     assert thread is not None and not thread.is_alive()  # no server thread left behind
 
 

@@ -1,21 +1,29 @@
 """Health assets: error frequency, recovery metrics, the health report, issues, analysis, snapshot."""
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import dagster as dg
 import polars as pl
 
 from xbot_pipeline.analytics import errors, service
-from xbot_pipeline.analytics.config import thresholds_from_env
+from xbot_pipeline.analytics.accounts import failing_accounts
 from xbot_pipeline.analytics.health import HealthReport
 from xbot_pipeline.analytics.window import error_window_cached
-from xbot_pipeline.defs.health.checks import SNAPSHOT_CHECK, evaluate_report_checks, report_check_specs
+from xbot_pipeline.defs.health.checks import (
+    ACCOUNTS_CHECK,
+    SNAPSHOT_CHECK,
+    evaluate_report_checks,
+    report_check_specs,
+)
+from xbot_pipeline.defs.health.flow import posting_runs
 from xbot_pipeline.defs.resources import XbotResource
 from xbot_pipeline.store import health as q
 from xbot_pipeline.warehouse.snapshot import last_published
 from xbot_pipeline.warehouse.sync import sync_snapshot
 
 GROUP = "health"
+ACCOUNT_COLUMNS = ["account_id", "health", "errors_24h", "recovery_rate", "posting_success_rate", "failing"]
 
 
 def cached_window(xbot: XbotResource, now: datetime) -> pl.DataFrame:
@@ -39,15 +47,21 @@ def _md_table(frame: pl.DataFrame, columns: list[str], limit: int = 10) -> str:
     group_name=GROUP,
     outs={
         "error_frequency": dg.AssetOut(
-            kinds={"polars"}, description="Errors of the last 24 h by component and error type."
+            kinds={"polars"},
+            description="Errors of the last 24 h by component and error type. "
+            "See docs/HEALTH.md#error-frequency-and-recovery-metrics",
         ),
         "recovery_metrics": dg.AssetOut(
-            kinds={"polars"}, description="Recovery rate and time to recover by error type and component."
+            kinds={"polars"},
+            description="Recovery rate and time to recover by error type and component. "
+            "See docs/HEALTH.md#error-frequency-and-recovery-metrics",
         ),
     },
     can_subset=True,
 )
-def error_frequency_and_recovery(context: dg.AssetExecutionContext, xbot: XbotResource):  # type: ignore[no-untyped-def]
+def error_frequency_and_recovery(
+    context: dg.AssetExecutionContext, xbot: XbotResource
+) -> Iterator[dg.Output[pl.DataFrame]]:
     """Both assets from ONE indexed read of the 24 h error window (the read is most of the cost)."""
     now = xbot.store.clock.now()
     window = cached_window(xbot, now)
@@ -73,9 +87,9 @@ def error_frequency_and_recovery(context: dg.AssetExecutionContext, xbot: XbotRe
         frame = errors.recovery_metrics(window, now)
         overall = errors.overall_recovery(window, now)
         meta: dict[str, dg.MetadataValue] = {
-            "recovery_rate": dg.MetadataValue.float(float(overall["rate"])),  # type: ignore[arg-type]
-            "errors": dg.MetadataValue.int(int(overall["errors"])),  # type: ignore[arg-type]
-            "recovered": dg.MetadataValue.int(int(overall["recovered"])),  # type: ignore[arg-type]
+            "recovery_rate": dg.MetadataValue.float(float(overall["rate"] or 0.0)),  # never None
+            "errors": dg.MetadataValue.int(int(overall["errors"] or 0)),
+            "recovered": dg.MetadataValue.int(int(overall["recovered"] or 0)),
             "report": dg.MetadataValue.md(
                 _md_table(
                     frame,
@@ -92,8 +106,9 @@ def error_frequency_and_recovery(context: dg.AssetExecutionContext, xbot: XbotRe
             ),
         }
         for key in ("median_recovery_s", "p90_recovery_s"):
-            if overall[key] is not None:
-                meta[key] = dg.MetadataValue.float(float(overall[key]))  # type: ignore[arg-type]
+            value = overall[key]
+            if value is not None:
+                meta[key] = dg.MetadataValue.float(float(value))
         yield dg.Output(frame, output_name="recovery_metrics", metadata=meta)
 
 
@@ -101,19 +116,22 @@ def error_frequency_and_recovery(context: dg.AssetExecutionContext, xbot: XbotRe
     group_name=GROUP,
     kinds={"polars"},
     check_specs=report_check_specs(),
-    description="The 0-100 health score (seed formula, defects fixed), also written as an event.",
+    description="The 0-100 health score (seed formula, defects fixed), also written as an event. "
+    "See docs/HEALTH.md#formulas",
 )
 def system_health_report(
     context: dg.AssetExecutionContext, xbot: XbotResource, recovery_metrics: pl.DataFrame
-):  # type: ignore[no-untyped-def]
-    thresholds = thresholds_from_env()
+) -> Iterator[dg.Output[HealthReport] | dg.AssetCheckResult]:
+    thresholds = xbot.runtime.settings.health
     store = xbot.store
     now = store.clock.now()
     totals = (
         int(recovery_metrics["errors"].sum()) if recovery_metrics.height else 0,
         int(recovery_metrics["recovered"].sum()) if recovery_metrics.height else 0,
     )
-    report = service.compute_health(store, now, thresholds, totals=totals)
+    report = service.compute_health(
+        store, now, thresholds, totals=totals, posting_runs=posting_runs(context.instance)
+    )
     service.record_health_report(xbot.tracker, report, thresholds)
     _planned, actions = service.take_autonomous_actions(store, xbot.tracker, now, thresholds)
     issues = "\n".join(f"- {i}" for i in report.critical_issues) or "- none"
@@ -125,6 +143,7 @@ def system_health_report(
             "recovery_rate": dg.MetadataValue.float(report.recovery_rate),
             "posting_success_rate": dg.MetadataValue.float(report.posting_success_rate),
             "job_health": dg.MetadataValue.float(report.job_health),
+            "posting_flowing": dg.MetadataValue.bool(report.posting_flowing),
             "critical_issues": dg.MetadataValue.int(len(report.critical_issues)),
             "autonomous_actions": dg.MetadataValue.int(sum(1 for a in actions if a["executed"])),
             "report": dg.MetadataValue.md(
@@ -132,7 +151,9 @@ def system_health_report(
                 f"| error rate | {report.error_rate}/h ({report.errors_24h} errors) |\n"
                 f"| recovery | {report.recovery_rate}% |\n"
                 f"| posting success | {report.posting_success_rate}% of {report.posts_attempted} |\n"
-                f"| job health | {report.job_health}% of {report.job_runs} runs |\n\n"
+                f"| job health | {report.job_health}% of {report.job_runs} runs |\n"
+                f"| posting flowing | {'yes' if report.posting_flowing else 'NO'} "
+                f"({report.due_posts} due, {report.queued_posting_runs} runs queued) |\n\n"
                 f"**Critical issues**\n{issues}"
             ),
         },
@@ -143,7 +164,57 @@ def system_health_report(
 @dg.asset(
     group_name=GROUP,
     kinds={"polars"},
-    description="Errors grouped by fingerprint: new, ongoing, regressed, resolved.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            ACCOUNTS_CHECK,
+            asset="account_health",
+            description="every account's health >= XBOT_HEALTH_MIN_HEALTH (70); names the accounts below",
+        )
+    ],
+    description="The health score and its terms by account (a fleet), worst first. "
+    "See docs/HEALTH.md#health-by-account-a-fleet",
+)
+def account_health(
+    context: dg.AssetExecutionContext, xbot: XbotResource
+) -> Iterator[dg.Output[pl.DataFrame] | dg.AssetCheckResult]:
+    thresholds = xbot.runtime.settings.health
+    now = xbot.store.clock.now()
+    frame = service.account_health_frame(xbot.store, now, thresholds, cached_window(xbot, now))
+    failing = failing_accounts(frame)
+    below = failing_accounts(frame, "health")
+    yield dg.Output(
+        frame,
+        metadata={
+            "accounts": dg.MetadataValue.int(frame.height),
+            "failing_accounts": dg.MetadataValue.int(len(failing)),
+            "worst_health": dg.MetadataValue.int(int(frame["health"][0]) if frame.height else 100),
+            "report": dg.MetadataValue.md(
+                _md_table(
+                    frame,
+                    ACCOUNT_COLUMNS,
+                    limit=20,
+                )
+            ),
+        },
+    )
+    yield dg.AssetCheckResult(
+        asset_key="account_health",
+        check_name=ACCOUNTS_CHECK,
+        passed=not below,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "accounts_below": dg.MetadataValue.int(len(below)),
+            "accounts": dg.MetadataValue.text(", ".join(below[:50]) or "none"),
+            "failing_any_term": dg.MetadataValue.text(", ".join(failing[:50]) or "none"),
+        },
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"polars"},
+    description="Errors grouped by fingerprint: new, ongoing, regressed, resolved. "
+    "See docs/HEALTH.md#issues-fingerprints",
 )
 def error_issues(context: dg.AssetExecutionContext, xbot: XbotResource) -> pl.DataFrame:
     now = xbot.store.clock.now()
@@ -166,7 +237,8 @@ def error_issues(context: dg.AssetExecutionContext, xbot: XbotResource) -> pl.Da
 @dg.asset(
     group_name=GROUP,
     kinds={"polars"},
-    description="Patterns, root causes, recommendations and autonomous actions (every 6 h).",
+    description="Patterns, root causes, recommendations and autonomous actions (every 6 h). "
+    "See docs/HEALTH.md#error-analysis-and-autonomous-actions",
 )
 def error_analysis(
     context: dg.AssetExecutionContext,
@@ -181,7 +253,7 @@ def error_analysis(
         store,
         xbot.tracker,
         now,
-        thresholds_from_env(),
+        xbot.runtime.settings.health,
         frequency=error_frequency,
         recovery=recovery_metrics,
         report=(latest or {}).get("event_data"),
@@ -218,7 +290,8 @@ def error_analysis(
     group_name=GROUP,
     kinds={"duckdb"},
     pool="warehouse",
-    description="The analysts' DuckDB snapshot (atomic publish; readers never block it).",
+    description="The analysts' DuckDB snapshot (atomic publish; readers never block it). "
+    "See docs/HEALTH.md#the-duckdb-snapshot-analysts",
 )
 def warehouse_snapshot(
     context: dg.AssetExecutionContext,
@@ -227,6 +300,7 @@ def warehouse_snapshot(
     recovery_metrics: pl.DataFrame,
     system_health_report: HealthReport,
     error_issues: pl.DataFrame,
+    account_health: pl.DataFrame,
 ) -> None:
     store = xbot.store
     now = store.clock.now()
@@ -247,6 +321,7 @@ def warehouse_snapshot(
             "error_frequency": error_frequency,
             "recovery_metrics": recovery_metrics,
             "error_issues": error_issues,
+            "account_health": account_health,
         },
         append={"system_health_reports": report_row},
     )
@@ -263,7 +338,7 @@ def warehouse_snapshot(
     asset=warehouse_snapshot, name=SNAPSHOT_CHECK, description="The snapshot was published recently."
 )
 def snapshot_fresh(xbot: XbotResource) -> dg.AssetCheckResult:
-    thresholds = thresholds_from_env()
+    thresholds = xbot.runtime.settings.health
     published = last_published(xbot.runtime.settings.warehouse_path)
     now = xbot.store.clock.now()
     age_min = None if published is None else (now - published).total_seconds() / 60
@@ -277,6 +352,12 @@ def snapshot_fresh(xbot: XbotResource) -> dg.AssetCheckResult:
     )
 
 
-HEALTH_ASSETS = [error_frequency_and_recovery, system_health_report, error_issues, warehouse_snapshot]
+HEALTH_ASSETS = [
+    error_frequency_and_recovery,
+    system_health_report,
+    error_issues,
+    account_health,
+    warehouse_snapshot,
+]
 ANALYSIS_ASSETS = [error_frequency_and_recovery, error_analysis]
 RECENT = timedelta(hours=24)

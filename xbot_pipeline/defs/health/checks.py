@@ -26,8 +26,15 @@ REPORT_CHECKS: dict[str, tuple[dg.AssetCheckSeverity, str]] = {
         "no post in 'posting' longer than XBOT_HEALTH_STUCK_POSTING_MINUTES (15) since its claim",
     ),
     "posted_have_tweet_id": (WARN, "every posted row has its tweet_id once the recovery window has passed"),
+    "posting_flowing": (
+        ERROR,
+        "posting happens: no due post waits over XBOT_HEALTH_MAX_DUE_AGE_MINUTES (15), fewer than "
+        "XBOT_HEALTH_MAX_QUEUED_POSTING_RUNS (2) posting runs QUEUED, a successful posting run within "
+        "XBOT_HEALTH_MAX_MINUTES_WITHOUT_POSTING_RUN (20) while posts are due",
+    ),
 }
 SNAPSHOT_CHECK = "snapshot_fresh"
+ACCOUNTS_CHECK = "accounts_healthy"
 
 
 def report_check_specs() -> list[dg.AssetCheckSpec]:
@@ -35,6 +42,15 @@ def report_check_specs() -> list[dg.AssetCheckSpec]:
         dg.AssetCheckSpec(name, asset="system_health_report", description=desc)
         for name, (_sev, desc) in REPORT_CHECKS.items()
     ]
+
+
+def _accounts(rows: list[dict[str, Any]]) -> str:
+    """The accounts the rows belong to, most rows first (at most 50): which accounts a check is about."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[str(row.get("account_id"))] = counts.get(str(row.get("account_id")), 0) + 1
+    ranked = sorted(counts, key=lambda a: (-counts[a], a))
+    return ", ".join(f"{a} ({counts[a]})" for a in ranked[:50]) or "none"
 
 
 def evaluate_report_checks(
@@ -78,6 +94,16 @@ def evaluate_report_checks(
             {
                 "stuck": dg.MetadataValue.int(len(stuck)),
                 "post_ids": dg.MetadataValue.text(",".join(str(p["id"]) for p in stuck[:50])),
+                "accounts": dg.MetadataValue.text(_accounts(stuck)),
+            },
+        ),
+        "posting_flowing": (
+            report.posting_flowing,
+            {
+                "due_posts": dg.MetadataValue.int(report.due_posts),
+                "oldest_due_minutes": dg.MetadataValue.float(report.oldest_due_minutes),
+                "queued_posting_runs": dg.MetadataValue.int(report.queued_posting_runs),
+                "minutes_since_posting_success": dg.MetadataValue.float(report.minutes_since_posting_success),
             },
         ),
         "posted_have_tweet_id": (
@@ -85,6 +111,7 @@ def evaluate_report_checks(
             {
                 "missing": dg.MetadataValue.int(len(missing)),
                 "post_ids": dg.MetadataValue.text(",".join(str(p["id"]) for p in missing[:50])),
+                "accounts": dg.MetadataValue.text(_accounts(missing)),
             },
         ),
     }

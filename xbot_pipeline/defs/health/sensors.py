@@ -1,14 +1,12 @@
 """Run outcomes as events (job health), and the stuck-post check launching a recovery run."""
 
-import importlib
-import importlib.util
-import pkgutil
 from datetime import timedelta
 
 import dagster as dg
 
-from xbot_pipeline.analytics.config import thresholds_from_env
+from xbot_pipeline.defs.recovery.jobs import recovery_job
 from xbot_pipeline.defs.resources import XbotResource
+from xbot_pipeline.defs.ticks import cursor_state, end_tick, end_tick_with_run
 from xbot_pipeline.store import health as q
 
 
@@ -36,62 +34,61 @@ def record_run_outcome(xbot: XbotResource, run: dg.DagsterRun, succeeded: bool, 
     return True
 
 
+def _recorded(xbot: XbotResource, run: dg.DagsterRun, succeeded: bool, message: str = "") -> str:
+    event = "job_run_succeeded" if succeeded else "job_run_failed"
+    if not record_run_outcome(xbot, run, succeeded, message):
+        return f"{run.job_name} run {run.run_id[:8]}: {event} already recorded"
+    extra = " + error_job_failed" if not succeeded else ""
+    return f"recorded {event}{extra} for {run.job_name} run {run.run_id[:8]}"
+
+
+# A run-status sensor that returns a skip reason handles one run per tick (Dagster's rule), so these tick
+# every 15 s: 240 runs an hour each, against the 31 an hour the schedules start (posting and recovery 12
+# each, metrics 3, health 2, planning and learning 1 each).
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
     name="job_run_success_recorder",
+    minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Records every successful run as a job_run_succeeded event (job health).",
+    description="Records every successful run as a job_run_succeeded event (job health). "
+    "See docs/HEALTH.md#formulas",
 )
-def job_run_success_recorder(context: dg.RunStatusSensorContext, xbot: XbotResource) -> None:
-    record_run_outcome(xbot, context.dagster_run, True)
+def job_run_success_recorder(context: dg.RunStatusSensorContext, xbot: XbotResource) -> dg.SkipReason:
+    summary = _recorded(xbot, context.dagster_run, True)
+    context.log.info(summary)
+    return dg.SkipReason(summary)
 
 
 @dg.run_failure_sensor(
     name="job_run_failure_recorder",
+    minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Records every failed run as job_run_failed (+ an error_job_failed error).",
+    description="Records every failed run as job_run_failed (+ an error_job_failed error). "
+    "See docs/HEALTH.md#formulas",
 )
-def job_run_failure_recorder(context: dg.RunFailureSensorContext, xbot: XbotResource) -> None:
+def job_run_failure_recorder(context: dg.RunFailureSensorContext, xbot: XbotResource) -> dg.SkipReason:
     message = context.failure_event.message or "" if context.failure_event else ""
-    record_run_outcome(xbot, context.dagster_run, False, message)
+    summary = _recorded(xbot, context.dagster_run, False, message)
+    context.log.info(summary)
+    return dg.SkipReason(summary)
 
 
-def _recovery_job_defined() -> bool:
-    """True when some module under ``defs/recovery`` defines a job named ``recovery_job``.
-
-    A sensor that targets a missing job fails the whole code location, so the stuck-post sensor exists
-    only once the recovery work has landed.
-    """
-    if importlib.util.find_spec("xbot_pipeline.defs.recovery") is None:
-        return False
-    try:
-        package = importlib.import_module("xbot_pipeline.defs.recovery")
-        modules = [package] + [
-            importlib.import_module(m.name)
-            for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
-        ]
-    except Exception:
-        return False
-    for module in modules:
-        for value in vars(module).values():
-            if getattr(value, "name", None) == "recovery_job" and isinstance(value, dg.JobDefinition):
-                return True
-    return False
-
-
-def evaluate_stuck_posts(context: dg.SensorEvaluationContext, xbot: XbotResource):  # type: ignore[no-untyped-def]
+def evaluate_stuck_posts(
+    context: dg.SensorEvaluationContext, xbot: XbotResource
+) -> dg.SkipReason | dg.RunRequest:
     """The no_stuck_posts check, evaluated every minute: when it fails, launch recovery_job (once per
-    set of stuck posts) and record the action."""
+    set of stuck posts) and record the action. The last requested set is the cursor's state."""
     store = xbot.store
-    thresholds = thresholds_from_env()
-    stuck = q.stuck_posts(store, store.clock.now(), timedelta(minutes=thresholds.stuck_posting_minutes))
+    thresholds = xbot.runtime.settings.health
+    minutes = thresholds.stuck_posting_minutes
+    last = cursor_state(context.cursor)
+    stuck = q.stuck_posts(store, store.clock.now(), timedelta(minutes=minutes))
     if not stuck:
-        return dg.SkipReason("no stuck posts")
+        return end_tick(context, f"no stuck posts (none in 'posting' over {minutes:g} min)", state=last)
     ids = sorted(int(p["id"]) for p in stuck)
     run_key = "stuck:" + ",".join(map(str, ids))[:200]
-    if context.cursor == run_key:
-        return dg.SkipReason(f"recovery already requested for posts {ids}")
-    context.update_cursor(run_key)
+    if last == run_key:
+        return end_tick(context, f"recovery_job already requested for stuck posts {ids}", state=last)
     xbot.tracker.track_event(
         "autonomous_action",
         {
@@ -99,19 +96,24 @@ def evaluate_stuck_posts(context: dg.SensorEvaluationContext, xbot: XbotResource
             "job_name": "recovery_job",
             "post_ids": ids,
             "executed": True,
-            "evidence": f"{len(ids)} posts in 'posting' over {thresholds.stuck_posting_minutes:g} min",
+            "evidence": f"{len(ids)} posts in 'posting' over {minutes:g} min",
         },
         "warning",
         component="health",
     )
-    return dg.RunRequest(run_key=run_key, job_name="recovery_job", tags={"xbot/reason": "stuck_posts"})
+    return end_tick_with_run(
+        context,
+        f"requested recovery_job for {len(ids)} stuck posts {ids}",
+        dg.RunRequest(run_key=run_key, job_name="recovery_job", tags={"xbot/reason": "stuck_posts"}),
+        state=run_key,
+    )
 
 
-if _recovery_job_defined():
-    stuck_posts_recovery_sensor = dg.sensor(
-        name="stuck_posts_recovery_sensor",
-        job_name="recovery_job",
-        minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Launches recovery_job when a post is stuck in 'posting' (the no_stuck_posts check).",
-    )(evaluate_stuck_posts)
+stuck_posts_recovery_sensor = dg.sensor(
+    name="stuck_posts_recovery_sensor",
+    job=recovery_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Launches recovery_job when a post is stuck in 'posting' (the no_stuck_posts check). "
+    "See docs/POSTING.md#recovery-rules-never-lose-a-post-never-double-one",
+)(evaluate_stuck_posts)
