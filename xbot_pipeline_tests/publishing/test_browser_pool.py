@@ -4,6 +4,7 @@ Chromium left after close or exit."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -205,8 +206,9 @@ def test_a_killed_chromium_is_relaunched_on_the_next_operation(
         with publisher(sandbox, session_files, "xbot_second", pool) as second:
             assert second.publish(single("second before the crash")).outcome is Outcome.POSTED
         first = chromium_descendants() - before
-        for pid in first:  # the OOM killer's way
-            os.kill(pid, signal.SIGKILL)
+        for pid in first:  # the OOM killer's way; a helper may exit on its own before its turn
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         after = demo.publish(single("after the crash"))  # the same open publisher
         assert after.outcome is Outcome.POSTED, after.message
         assert (pool.launches, pool.stats.relaunches, demo.launches) == (2, 1, 2)
