@@ -26,7 +26,7 @@ from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, create_model
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from xbot_pipeline.analytics.config import HealthThresholds
 from xbot_pipeline.content.llm import LlmEndpoint
@@ -300,6 +300,19 @@ class _EnvModel(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True, env_ignore_empty=True)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values ``load_settings`` hands over: never ``os.environ`` behind the caller's mapping,
+        nor a ``.env`` file."""
+        return (init_settings,)
+
 
 class CoreEnv(_EnvModel):
     """The core ``XBOT_*`` variables."""
@@ -486,25 +499,23 @@ ENV_MODELS: tuple[type[_EnvModel], ...] = (CoreEnv, HealthEnv, LearningEnv)
 # --- the one loader ---
 
 
-class _MappingEnvSource(EnvSettingsSource):
-    """pydantic-settings' environment source over a given mapping (``os.environ`` or a test's dict);
-    values are stripped, and blank ones count as unset, as they always have."""
+def _variables(env: Mapping[str, str]) -> dict[str, str]:
+    """The ``XBOT_*`` values of ``env``, stripped; blank ones count as unset, as they always have.
 
-    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
-        self._env = {k: v.strip() for k, v in env.items() if k.startswith("XBOT_") and v.strip()}
-        for name, value in self._env.items():  # bytes that are not UTF-8 arrive as lone surrogates
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise SettingsError(f"{name} is not valid UTF-8") from None
-        super().__init__(settings_cls)
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return self._env
+    Every field is a plain scalar named after its variable (no aliases, nothing JSON-decoded: a test
+    checks it), so this is what pydantic-settings' environment source yields, without its per-field
+    type analysis, which cost most of a command's settings time."""
+    found = {k: v.strip() for k, v in env.items() if k.startswith("XBOT_") and v.strip()}
+    for name, value in found.items():  # bytes that are not UTF-8 arrive as lone surrogates
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SettingsError(f"{name} is not valid UTF-8") from None
+    return found
 
 
-def _validated(model: type[BaseSettings], env: Mapping[str, str]) -> Any:
-    raw = _MappingEnvSource(model, env)()
+def _validated(model: type[BaseSettings], variables: Mapping[str, str]) -> Any:
+    raw = {name: variables[name] for name in model.model_fields if name in variables}
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -574,7 +585,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Validate every ``XBOT_*`` family and build ``Settings``; the first malformed value raises
     ``SettingsError`` (one line naming the variable)."""
     env = os.environ if env is None else env
-    core, health, learning = (_validated(model, env) for model in ENV_MODELS)
+    variables = _variables(env)
+    core, health, learning = (_validated(model, variables) for model in ENV_MODELS)
     _warn_unknown(env)
     home = core.XBOT_HOME.expanduser().absolute()
     _check_home(home)

@@ -27,6 +27,9 @@ def run_forked(prepare: Callable[[], None], label: str) -> dict:
         try:
             os.dup2(out.fileno(), 1)
             os.dup2(err.fileno(), 2)
+            null = os.open(os.devnull, os.O_RDONLY)  # never the parent's stdin (the fork server's requests)
+            os.dup2(null, 0)
+            os.close(null)
             prepare()
             from xbot_pipeline.cli import main
 

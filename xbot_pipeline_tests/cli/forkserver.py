@@ -7,16 +7,19 @@ environment (a real process, real exit status and file descriptors, ``xbot_pipel
 console script calls it), and writes one JSON line with ``rc``, ``stdout`` and ``stderr``. A fresh
 interpreter per command costs 1-2 s of CPU (importing Dagster); a fork costs milliseconds.
 
-Usage from a test: ``XbotForkServer`` below (a context manager; every wait is bounded).
+Usage from a test: ``run_xbot(env, *args)`` (one server per test process, started on first use), or
+``XbotForkServer`` below as a context manager. Every wait is bounded.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -69,15 +72,20 @@ class XbotForkServer:
             cwd=root,
             env={**os.environ, "PYTHONPATH": str(root)},
             text=True,
+            start_new_session=True,  # its own group: a hung command is killed with the server
         )
 
-    def run(self, env: dict[str, str], *args: str, cwd: str | None = None) -> Result:
+    def run(
+        self, env: dict[str, str], *args: str, cwd: str | None = None, timeout_s: float | None = None
+    ) -> Result:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(json.dumps({"argv": list(args), "env": dict(env), "cwd": cwd}) + "\n")
         self.proc.stdin.flush()
-        ready, _, _ = select.select([self.proc.stdout], [], [], self.timeout_s)
+        wait = self.timeout_s if timeout_s is None else timeout_s
+        ready, _, _ = select.select([self.proc.stdout], [], [], wait)
         if not ready:
-            raise TimeoutError(f"xbot {' '.join(args)[:80]} did not finish in {self.timeout_s:g} s")
+            self.kill()  # the server would answer the next request with this one's late result
+            raise TimeoutError(f"xbot {' '.join(args)[:80]} did not finish in {wait:g} s")
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError("the xbot fork server exited")
@@ -87,6 +95,12 @@ class XbotForkServer:
         record_output(f"xbot {' '.join(args)[:80]}", data["stdout"], data["stderr"])  # no traceback, ever
         return Result(data["rc"], data["stdout"], data["stderr"])
 
+    def kill(self) -> None:
+        """The server and every command it forked (its process group)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
     def close(self) -> None:
         if self.proc.stdin is not None:
             with contextlib.suppress(OSError):
@@ -94,14 +108,26 @@ class XbotForkServer:
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+            self.kill()
 
     def __enter__(self) -> XbotForkServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_shared: XbotForkServer | None = None
+
+
+def run_xbot(env: dict[str, str], *args: str, cwd: str | None = None, timeout_s: float = 120.0) -> Result:
+    """`xbot ARGS` with exactly ``env``, answered like ``subprocess.run(capture_output=True, text=True)``,
+    through this test process's fork server (started on first use, replaced after it died or timed out)."""
+    global _shared
+    if _shared is None or _shared.proc.poll() is not None:
+        _shared = XbotForkServer()
+        atexit.register(_shared.close)
+    return _shared.run(env, *args, cwd=cwd, timeout_s=timeout_s)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,11 @@
 Each case must end with a non-zero exit, exactly one stderr line (``xbot: error: ...``) naming what is
 wrong, no traceback anywhere, and the store exactly as it was (a hash of every row). The cases run in one
 driver process that forks a child per case (see ``driver.py``), so a few hundred cases take seconds.
+
+The SQLite pass runs every (variable, bad value) case. Reading the variables does not depend on the
+store, so the Postgres pass runs, for each variable, its first refused value, and every case whose verdict
+could depend on the store: the store and instance URLs, and any value refused with one store URL and not
+the other (``_store_sensitive``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from xbot_pipeline.posting.enqueue import enqueue
 from xbot_pipeline.settings import SettingsError, known_variables, load_settings
 from xbot_pipeline.store.accounts import ensure_account
 from xbot_pipeline_tests.cli.hostile import Case, one_line_failure, run_cases, store_digest
+from xbot_pipeline_tests.conftest import BACKEND
 
 BAD_UTF8 = b"\xff\xfe-not-utf8"
 HUGE = "9" * 5000
@@ -246,15 +252,35 @@ def _command_cases(tmp: Path) -> list[Case]:
     ]
 
 
+STORE_VARIABLES = ("XBOT_DATABASE_URL", "XBOT_DAGSTER_PG_URL")
+
+
+def _refused(env: dict[str, str]) -> bool:
+    try:
+        load_settings(env)
+    except SettingsError:
+        return True
+    return False
+
+
+def _store_sensitive(var: str, value: str, tmp: Path) -> bool:
+    """The case's verdict could depend on which store is configured."""
+    sqlite = {"XBOT_HOME": str(tmp / "home"), "XBOT_DATABASE_URL": f"sqlite:///{tmp}/x.sqlite3"}
+    postgres = {**sqlite, "XBOT_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"}
+    return var in STORE_VARIABLES or _refused({**sqlite, var: value}) != _refused({**postgres, var: value})
+
+
 def _env_cases(tmp: Path, base: dict[str, str]) -> list[Case]:
     """Per variable: invalid UTF-8, plus each candidate value the settings refuse; and the paths."""
     cases = [Case(f"{var} not utf-8", ["status"], var, {var: BAD_UTF8}) for var in sorted(known_variables())]
     for var in sorted(known_variables()):
+        first = True
         for value in BAD_VALUES:
-            try:
-                load_settings({**base, var: value})
-            except SettingsError:
+            if not _refused({**base, var: value}):
+                continue
+            if first or BACKEND != "postgres" or _store_sensitive(var, value, tmp):
                 cases.append(Case(f"{var}={value[:12]!r}", ["status"], var, {var: value}))
+            first = False
     a_file = tmp / "home-is-a-file"
     a_file.write_text("x")
     cases += [

@@ -154,3 +154,36 @@ def test_readme_configuration_table_lists_every_variable() -> None:
     known = known_variables() | set(OTHER_VARIABLES) | {"XBOT_HEALTH_", "XBOT_LEARNING_"}
     assert listed <= known, listed - known
     assert "validated at start" in section
+
+
+def test_the_loaders_raw_values_are_what_pydantic_settings_environment_source_would_read() -> None:
+    """``_variables`` skips pydantic-settings' environment source (most of a command's settings time); that
+    is exact only while every field is a plain scalar named after its variable. A field with an alias or
+    a type the source would JSON-decode fails here."""
+    from pydantic_settings import EnvSettingsSource
+    from pydantic_settings.sources.utils import _annotation_is_complex
+
+    env = {name: f"  value of {name} " for name in sorted(known_variables())[::3]}
+    env.update({"XBOT_HEALTH_MIN_HEALTH": "   ", "XBOT_NOT_A_SETTING": "1", "PATH": "/bin"})
+    variables = settings_module._variables(env)
+    for model in settings_module.ENV_MODELS:
+        for name, info in model.model_fields.items():
+            assert info.alias is None and info.validation_alias is None, name
+            assert not _annotation_is_complex(info.annotation, info.metadata), name
+
+        class Source(EnvSettingsSource):
+            def _load_env_vars(self) -> dict[str, str]:  # the same stripped mapping
+                return variables
+
+        mine = {name: variables[name] for name in model.model_fields if name in variables}
+        assert Source(model)() == mine
+
+
+def test_a_given_mapping_is_the_only_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load_settings(env)`` never falls back to ``os.environ`` for a variable the mapping leaves out."""
+    monkeypatch.setenv("XBOT_PUBLISHER", "browser")
+    monkeypatch.setenv("XBOT_HEALTH_MIN_HEALTH", "not a number")
+    s = load_settings({"XBOT_HOME": str(tmp_path)})
+    assert s.publisher == "api" and s.health == HealthThresholds()
+    with pytest.raises(SettingsError, match="XBOT_HEALTH_MIN_HEALTH"):
+        load_settings()  # os.environ itself, as every command reads it

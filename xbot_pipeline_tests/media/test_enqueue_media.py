@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,15 +13,13 @@ import sqlalchemy as sa
 from xbot_pipeline.content.media import MAX_IMAGE_BYTES
 from xbot_pipeline.store import metadata
 from xbot_pipeline.store.media import media_for
+from xbot_pipeline_tests.cli.forkserver import Result, run_xbot
 from xbot_pipeline_tests.cli.hostile import Case, one_line_failure, run_cases
 from xbot_pipeline_tests.media.images import png_bytes, write_gif, write_png
 
 
-def xbot(env: dict, *args: str) -> subprocess.CompletedProcess:
-    code = "import sys; from xbot_pipeline.cli import main; sys.argv = ['xbot', *sys.argv[1:]]; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=60
-    )
+def xbot(env: dict, *args: str) -> Result:
+    return run_xbot(env, *args, timeout_s=60)
 
 
 @pytest.fixture

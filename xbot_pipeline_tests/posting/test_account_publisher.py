@@ -8,7 +8,6 @@ changed an account's publisher.
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -21,12 +20,12 @@ from xbot_pipeline.posting.enqueue import enqueue
 from xbot_pipeline.sandbox.server import DEMO_HANDLE
 from xbot_pipeline.store.accounts import ensure_account, get_account
 from xbot_pipeline.store.posts import get_post
+from xbot_pipeline_tests.cli.forkserver import Result, run_xbot
 from xbot_pipeline_tests.posting.test_dagster import metadata
-from xbot_pipeline_tests.procutil import XBOT
 
 
-def xbot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*XBOT, *args], env=env, capture_output=True, text=True, timeout=120)
+def xbot(env: dict[str, str], *args: str) -> Result:
+    return run_xbot(env, *args)
 
 
 def _accounts(env: dict[str, str]) -> dict[str, str]:

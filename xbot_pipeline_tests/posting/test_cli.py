@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from xbot_pipeline.store.posts import get_post
+from xbot_pipeline_tests.cli.forkserver import Result, run_xbot
 
 
-def xbot(env: dict, *args: str) -> subprocess.CompletedProcess:
-    code = "import sys; from xbot_pipeline.cli import main; sys.argv = ['xbot', *sys.argv[1:]]; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=60
-    )
+def xbot(env: dict, *args: str) -> Result:
+    """`xbot ARGS` as a real process (forked from one that imported the CLI once: see cli/forkserver.py)."""
+    return run_xbot(env, *args, timeout_s=60)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ auto-approval; the stale-queue alert; an evergreen post comes back varied after 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -28,28 +27,15 @@ from xbot_pipeline.store.migrate import downgrade, upgrade
 from xbot_pipeline.store.posts import get_post, list_posts, set_fields
 from xbot_pipeline.store.schema import system_events
 from xbot_pipeline_tests import dbutil
-from xbot_pipeline_tests.cli.forkserver import Result, XbotForkServer
+from xbot_pipeline_tests.cli.forkserver import Result, run_xbot
 from xbot_pipeline_tests.cli.hostile import store_digest
 from xbot_pipeline_tests.conftest import BACKEND
 from xbot_pipeline_tests.fixtures.health import WebhookReceiver
 
-_server: XbotForkServer | None = None
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _fork_server() -> Iterator[None]:
-    """One `xbot` launcher for the module: each command is a forked real process (milliseconds, not the
-    1-2 s of CPU a fresh interpreter spends importing Dagster)."""
-    global _server
-    with XbotForkServer() as server:
-        _server = server
-        yield
-    _server = None
-
 
 def xbot(env: dict[str, str], *args: str) -> Result:
-    assert _server is not None
-    return _server.run(env, *args)
+    """`xbot ARGS` as a real process, forked from one that imported the CLI once (cli/forkserver.py)."""
+    return run_xbot(env, *args)
 
 
 @pytest.fixture

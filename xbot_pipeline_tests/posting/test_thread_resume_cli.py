@@ -9,7 +9,6 @@ signed-in session (the API publisher's GET /2/users/me).
 from __future__ import annotations
 
 import json
-import subprocess
 
 import sqlalchemy as sa
 
@@ -17,8 +16,8 @@ from xbot_pipeline.sandbox.server import DEMO_HANDLE
 from xbot_pipeline.store.accounts import ensure_account, get_account
 from xbot_pipeline.store.posts import get_post
 from xbot_pipeline.store.schema import system_events
+from xbot_pipeline_tests.cli.forkserver import Result, run_xbot
 from xbot_pipeline_tests.fixtures.sandbox import chain_of
-from xbot_pipeline_tests.procutil import XBOT
 
 PARTS = [
     "Resume test, part one: the chain starts here.",
@@ -28,8 +27,8 @@ PARTS = [
 EDITED = "Resume test, part two, edited by the operator."
 
 
-def xbot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*XBOT, *args], env=env, capture_output=True, text=True, timeout=120)
+def xbot(env: dict[str, str], *args: str) -> Result:
+    return run_xbot(env, *args)
 
 
 def events(store, post_id: int) -> list[dict]:

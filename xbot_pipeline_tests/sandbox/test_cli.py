@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from xbot_pipeline.sandbox.state import SandboxState
+from xbot_pipeline_tests.cli.forkserver import Result, run_xbot
 from xbot_pipeline_tests.procutil import start_xbot_in_background, stop_or_kill
 
 
-def xbot(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def xbot(home: Path, *args: str) -> Result:
     env = {**os.environ, "XBOT_HOME": str(home), "COLUMNS": "200"}
-    code = "from xbot_pipeline.cli import main; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, "sandbox", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return run_xbot(env, "sandbox", *args, timeout_s=60)
 
 
 def test_fault_posts_reset_and_bad_input(tmp_path: Path) -> None:
